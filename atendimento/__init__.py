@@ -1,0 +1,97 @@
+"""Atendimento: a self-hosted customer-service inbox."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, g, request
+from flask_login import current_user
+from sqlalchemy import event
+
+from .config import Config
+from .extensions import babel, csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(Config(app.instance_path))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
+    if overrides:
+        app.config.update(overrides)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    with app.app_context():
+        _tune_sqlite(db.engine)
+
+    from . import models  # noqa: F401  (models registered before migrations look)
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .cli import register_cli
+    from .tickets import bp as tickets_bp
+    from .web import register_web
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(tickets_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)  # bearer tokens only: no cookie, nothing to forge
+    register_web(app)
+    register_cli(app)
+    return app
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    from .models import User
+
+    try:
+        user = db.session.get(User, int(user_id))
+    except ValueError:
+        return None
+    return user if user is not None and user.active else None
+
+
+def _select_locale():
+    user = getattr(g, "api_user", None) or (current_user if current_user and current_user.is_authenticated else None)
+    if user is not None and user.language:
+        return user.language
+    return request.args.get("lang") if request.args.get("lang") in ("pt_BR", "en") else "pt_BR"
+
+
+def _select_timezone():
+    if current_user and current_user.is_authenticated and current_user.timezone:
+        return current_user.timezone
+    return None
+
+
+def _tune_sqlite(engine) -> None:
+    """SQLite as a real embedded database: foreign keys on, WAL, waits instead of
+    failing when busy, and write transactions that start as writers (BEGIN IMMEDIATE)
+    so two webhook deliveries queue up rather than deadlock on a lock upgrade."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,133 @@
+"""JSON API for tickets, messages, contacts and tokens (SPEC §6), over the same services."""
+from functools import wraps
+
+from flask import g, request
+from flask_babel import gettext as _
+
+from ..auth import service as auth
+from ..errors import InvalidInput, Unauthorized
+from ..serializers import contact_json, message_json, ticket_json
+from ..tickets import service
+from ..tickets.queries import list_tickets, ticket_messages
+from ..tickets.visibility import get_visible_contact, get_visible_ticket
+from . import bp
+
+
+def token_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _sep, raw = header.partition(" ")
+        user = auth.user_for_token(raw.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            raise Unauthorized(_("A valid bearer token is required."))
+        g.api_user = user
+        return view(user, *args, **kwargs)
+
+    return wrapper
+
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput(_("The body must be a JSON object."))
+    return body
+
+
+# -- tokens ------------------------------------------------------------------
+
+@bp.post("/tokens")
+def create_token():
+    body = json_body()
+    user = auth.authenticate(str(body.get("email", "")), str(body.get("password", "")), request.remote_addr)
+    token, raw = auth.issue_token(user, str(body.get("name", "")))
+    return {"token": raw, "id": token.id}, 201
+
+
+@bp.get("/tokens")
+@token_required
+def my_tokens(user):
+    items = [{"id": t.id, "name": t.name, "created_at": t.created_at.isoformat(),
+              "revoked": t.revoked_at is not None} for t in user.tokens]
+    return {"items": items, "next": None}
+
+
+@bp.delete("/tokens/<token_id>")
+@token_required
+def revoke_token(user, token_id):
+    auth.revoke_token(user, token_id)
+    return "", 204
+
+
+# -- tickets -----------------------------------------------------------------
+
+@bp.get("/tickets")
+@token_required
+def tickets(user):
+    args = request.args
+    items, next_cursor = list_tickets(
+        user, status=args.get("status"), sector_id=args.get("sector"), tag_id=args.get("tag"),
+        q=args.get("q"), cursor=args.get("page") or args.get("cursor"), limit=_limit(args.get("limit")),
+    )
+    return {"items": [ticket_json(t) for t in items], "next": next_cursor}
+
+
+@bp.get("/tickets/<ticket_id>")
+@token_required
+def ticket(user, ticket_id):
+    return ticket_json(get_visible_ticket(user, ticket_id))
+
+
+@bp.post("/tickets/<ticket_id>/<any(accept, close, reopen):action>")
+@token_required
+def ticket_action(user, ticket_id, action):
+    move = {"accept": service.accept_ticket, "close": service.close_ticket, "reopen": service.reopen_ticket}[action]
+    return ticket_json(move(user, ticket_id))
+
+
+@bp.post("/tickets/<ticket_id>/transfer")
+@token_required
+def transfer(user, ticket_id):
+    body = json_body()
+    return ticket_json(service.transfer_ticket(
+        user, ticket_id, sector_id=body.get("sector_id"), user_id=body.get("user_id"),
+        connection_id=body.get("connection_id"),
+    ))
+
+
+@bp.get("/tickets/<ticket_id>/messages")
+@token_required
+def messages(user, ticket_id):
+    ticket = service.open_conversation(user, ticket_id, peek=True)
+    return {"items": [message_json(m) for m in ticket_messages(ticket, before_id=request.args.get("before"))],
+            "next": None}
+
+
+@bp.post("/tickets/<ticket_id>/messages")
+@token_required
+def send_message(user, ticket_id):
+    body = json_body()
+    return message_json(service.send_text(user, ticket_id, body.get("text"))), 201
+
+
+# -- contacts ----------------------------------------------------------------
+
+@bp.get("/contacts/<contact_id>")
+@token_required
+def contact(user, contact_id):
+    return contact_json(get_visible_contact(user, contact_id))
+
+
+@bp.post("/contacts/<contact_id>/tags")
+@token_required
+def contact_tags(user, contact_id):
+    body = json_body()
+    service.set_contact_tags(user, contact_id, body.get("tag_ids"))
+    return contact_json(get_visible_contact(user, contact_id))
+
+
+def _limit(value):
+    try:
+        return int(value) if value else None
+    except ValueError:
+        raise InvalidInput(_("Invalid limit."), fields={"limit": _("Must be a number.")}) from None

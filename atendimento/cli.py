@@ -1,0 +1,44 @@
+"""Commands: ``flask --app app create-admin`` and ``flask --app app seed-demo``."""
+import click
+from flask import current_app
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import User
+
+
+def register_cli(app):
+    app.cli.add_command(create_admin)
+    app.cli.add_command(seed_demo)
+
+
+@click.command("create-admin")
+@click.option("--email", prompt="E-mail", help="The admin's e-mail (login).")
+@click.option("--password", prompt="Password", hide_input=True, confirmation_prompt=True,
+              help="At least 8 characters.")
+@click.option("--name", default="Admin", show_default=True, help="The name shown to colleagues.")
+def create_admin(email, password, name):
+    """Create an admin user (asks for what the flags do not give)."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise click.BadParameter("not an e-mail address", param_hint="--email")
+    if len(password) < 8:
+        raise click.BadParameter("use at least 8 characters", param_hint="--password")
+    if db.session.scalar(select(User).where(func.lower(User.email) == email)):
+        raise click.ClickException(f"a user with e-mail {email} already exists")
+    user = User(name=name.strip() or "Admin", email=email, profile="admin")
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Admin {user.email} created (id {user.id}).")
+
+
+@click.command("seed-demo")
+@click.option("--password", default="demo1234", show_default=True, help="Password of every demo user.")
+def seed_demo(password):
+    """Fill an empty database with a believable demo: sectors, attendants, tickets."""
+    from .demo import seed
+
+    summary = seed(password=password)
+    click.echo(summary)
+    current_app.logger.info("demo seeded")

@@ -1,0 +1,367 @@
+"""The SPEC §2 entities. No business rules here: those live in the services."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(db.TypeDecorator):
+    """Timezone-aware UTC datetimes on both SQLite (which drops the zone) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+PROFILES = ("admin", "user")
+CONNECTION_KINDS = ("generic", "whatsapp_cloud", "evolution", "telegram")
+FLOWS = ("human", "menu", "chatbot")
+TICKET_STATUSES = ("pending", "open", "closed")
+DIRECTIONS = ("in", "out")
+MESSAGE_KINDS = ("text", "image", "audio", "video", "document", "sticker", "location", "system")
+MESSAGE_STATUSES = ("queued", "sent", "delivered", "read", "failed", "received")
+# The channel a connection kind talks on: a contact has one identity per channel.
+CHANNEL_OF_KIND = {
+    "whatsapp_cloud": "whatsapp",
+    "evolution": "whatsapp",
+    "telegram": "telegram",
+    "generic": "generic",
+}
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+user_sectors = Table(
+    "user_sectors",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("sector_id", ForeignKey("sectors.id", ondelete="CASCADE"), primary_key=True),
+)
+
+connection_sectors = Table(
+    "connection_sectors",
+    db.metadata,
+    Column("connection_id", ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True),
+    Column("sector_id", ForeignKey("sectors.id", ondelete="CASCADE"), primary_key=True),
+)
+
+contact_tags = Table(
+    "contact_tags",
+    db.metadata,
+    Column("contact_id", ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Sector(db.Model):
+    __tablename__ = "sectors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    color: Mapped[str] = mapped_column(String(7), default="#2f80ed")
+    greeting: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    users: Mapped[list[User]] = relationship(
+        secondary=user_sectors, back_populates="sectors", order_by="User.name"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Sector {self.id} {self.name}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("profile", PROFILES), name="profile"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    profile: Mapped[str] = mapped_column(String(10), default="user")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str | None] = mapped_column(String(10))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    sip_account: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    sectors: Mapped[list[Sector]] = relationship(
+        secondary=user_sectors, back_populates="users", order_by="Sector.position"
+    )
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.profile == "admin"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return bool(self.active)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @staticmethod
+    def generate() -> str:
+        return "atd_" + secrets.token_urlsafe(32)
+
+
+class LoginFailure(db.Model):
+    """Failed logins, counted per e-mail to rate-limit guessing across every worker."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Connection(db.Model):
+    __tablename__ = "connections"
+    __table_args__ = (
+        CheckConstraint(_in("kind", CONNECTION_KINDS), name="kind"),
+        CheckConstraint(_in("flow", FLOWS), name="flow"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(20))
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: secrets.token_urlsafe(24))
+    secret: Mapped[str] = mapped_column(String(128), default=lambda: secrets.token_urlsafe(32))
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    flow: Mapped[str] = mapped_column(String(10), default="human")
+    greeting: Mapped[str] = mapped_column(Text, default="")
+    farewell: Mapped[str] = mapped_column(Text, default="")
+    rerun_bot_on_new_ticket: Mapped[bool] = mapped_column(Boolean, default=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    sectors: Mapped[list[Sector]] = relationship(secondary=connection_sectors, order_by="Sector.position")
+
+    @property
+    def channel(self) -> str:
+        return CHANNEL_OF_KIND[self.kind]
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.id} {self.kind} {self.name}>"
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    color: Mapped[str] = mapped_column(String(7), default="#7f8c8d")
+
+
+class Contact(db.Model):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    avatar_url: Mapped[str | None] = mapped_column(String(500))
+    custom_fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tags: Mapped[list[Tag]] = relationship(secondary=contact_tags, order_by="Tag.name")
+    identities: Mapped[list[ContactIdentity]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan"
+    )
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.phone or self.email or f"#{self.id}"
+
+
+class ContactIdentity(db.Model):
+    """How a channel names a contact: WhatsApp phone, Telegram chat id, generic sender id."""
+
+    __tablename__ = "contact_identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_contact_identities_channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(128))
+
+    contact: Mapped[Contact] = relationship(back_populates="identities")
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(_in("status", TICKET_STATUSES), name="status"),
+        # SPEC §2 invariant: at most one ticket that is not closed per (contact, connection).
+        Index(
+            "uq_tickets_active_contact_connection",
+            "contact_id",
+            "connection_id",
+            unique=True,
+            sqlite_where=text("status <> 'closed'"),
+            postgresql_where=text("status <> 'closed'"),
+        ),
+        Index("ix_tickets_status_last_message", "status", "last_message_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"), index=True)
+    sector_id: Mapped[int | None] = mapped_column(ForeignKey("sectors.id", ondelete="SET NULL"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    bot_state: Mapped[dict | None] = mapped_column(JSON)
+    unread: Mapped[int] = mapped_column(Integer, default=0)
+    last_message: Mapped[str] = mapped_column(String(255), default="")
+    last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    contact: Mapped[Contact] = relationship()
+    connection: Mapped[Connection] = relationship()
+    sector: Mapped[Sector | None] = relationship()
+    user: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Ticket {self.id} {self.status}>"
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+    __table_args__ = (
+        CheckConstraint(_in("direction", DIRECTIONS), name="direction"),
+        CheckConstraint(_in("kind", MESSAGE_KINDS), name="kind"),
+        CheckConstraint(_in("status", MESSAGE_STATUSES), name="status"),
+        # A redelivered webhook stores nothing twice.
+        UniqueConstraint("connection_id", "external_id", name="uq_messages_connection_external_id"),
+        Index("ix_messages_ticket_created", "ticket_id", "id"),
+        Index("ix_messages_outbox", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"))
+    direction: Mapped[str] = mapped_column(String(3))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    from_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    kind: Mapped[str] = mapped_column(String(10), default="text")
+    body: Mapped[str] = mapped_column(Text, default="")
+    media_path: Mapped[str | None] = mapped_column(String(255))
+    media_mime: Mapped[str | None] = mapped_column(String(120))
+    media_name: Mapped[str | None] = mapped_column(String(255))
+    media_size: Mapped[int | None] = mapped_column(Integer)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(10))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    quoted_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship()
+    author: Mapped[User | None] = relationship()
+    quoted: Mapped[Message | None] = relationship(remote_side=[id])
+
+
+class QuickReply(db.Model):
+    __tablename__ = "quick_replies"
+    __table_args__ = (
+        Index(
+            "uq_quick_replies_global_shortcut", "shortcut", unique=True,
+            sqlite_where=text("user_id IS NULL"), postgresql_where=text("user_id IS NULL"),
+        ),
+        Index(
+            "uq_quick_replies_user_shortcut", "user_id", "shortcut", unique=True,
+            sqlite_where=text("user_id IS NOT NULL"), postgresql_where=text("user_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shortcut: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    media_path: Mapped[str | None] = mapped_column(String(255))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+class TicketEvent(db.Model):
+    """The audit trail: who moved a ticket, from what to what, when."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(10))
+    to_status: Mapped[str | None] = mapped_column(String(10))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor: Mapped[User | None] = relationship()

@@ -1,0 +1,60 @@
+"""The JSON shapes of SPEC §6, shared by the API and the realtime events."""
+from flask import url_for
+
+from .models import Contact, Message, Ticket
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def contact_brief(contact: Contact) -> dict:
+    return {"id": contact.id, "name": contact.display_name, "phone": contact.phone}
+
+
+def contact_json(contact: Contact) -> dict:
+    return {
+        **contact_brief(contact),
+        "email": contact.email,
+        "avatar_url": contact.avatar_url,
+        "custom_fields": contact.custom_fields or {},
+        "tags": [{"id": t.id, "name": t.name, "color": t.color} for t in contact.tags],
+        "created_at": _iso(contact.created_at),
+    }
+
+
+def ticket_json(ticket: Ticket) -> dict:
+    return {
+        "id": ticket.id,
+        "status": ticket.status,
+        "contact": contact_brief(ticket.contact),
+        "connection_id": ticket.connection_id,
+        "sector_id": ticket.sector_id,
+        "user_id": ticket.user_id,
+        "unread": ticket.unread,
+        "last_message": ticket.last_message,
+        "last_message_at": _iso(ticket.last_message_at),
+        "bot": ticket.bot_state is not None,
+        "created_at": _iso(ticket.created_at),
+        "updated_at": _iso(ticket.updated_at),
+        "closed_at": _iso(ticket.closed_at),
+    }
+
+
+def message_json(message: Message) -> dict:
+    return {
+        "id": message.id,
+        "ticket_id": message.ticket_id,
+        "direction": message.direction,
+        "kind": message.kind,
+        "body": message.body,
+        "status": message.status,
+        "error": message.error,
+        "external_id": message.external_id,
+        "media_url": url_for("tickets.media", message_id=message.id) if message.media_path else None,
+        "media_name": message.media_name,
+        "author_id": message.author_id,
+        "from_bot": message.from_bot,
+        "quoted_id": message.quoted_id,
+        "created_at": _iso(message.created_at),
+    }

@@ -1,0 +1,114 @@
+"""Reading ticket lists: tabs, filters, search and keyset pagination.
+
+Every list starts from ``visible_tickets`` and eager-loads what a row shows, so a
+page of 50 costs the same few queries whatever the number of tickets.
+"""
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..errors import InvalidInput
+from ..extensions import db
+from ..models import Contact, Message, Ticket, TicketEvent, User, contact_tags
+from .visibility import ticket_visible_clause, visible_tickets
+
+TABS = ("pending", "open", "closed")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+def encode_cursor(ticket: Ticket) -> str:
+    raw = f"{ticket.last_message_at.isoformat()}|{ticket.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, ident = raw.rsplit("|", 1)
+        return datetime.fromisoformat(at), int(ident)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("Invalid cursor.", fields={"page": "Invalid cursor."}) from None
+
+
+def list_tickets(user: User, *, status=None, sector_id=None, tag_id=None, q=None, mine=False,
+                 cursor=None, limit=DEFAULT_LIMIT) -> tuple[list[Ticket], str | None]:
+    """One page of visible tickets, newest activity first, and the cursor of the next."""
+    query = visible_tickets(user).options(
+        joinedload(Ticket.contact), joinedload(Ticket.sector), joinedload(Ticket.user)
+    )
+    if status:
+        if status not in TABS:
+            raise InvalidInput("Unknown status.", fields={"status": "pending, open or closed."})
+        query = query.where(Ticket.status == status)
+    if sector_id not in (None, ""):
+        query = query.where(Ticket.sector_id == _int(sector_id, "sector"))
+    if tag_id not in (None, ""):
+        query = query.where(Ticket.contact_id.in_(
+            select(contact_tags.c.contact_id).where(contact_tags.c.tag_id == _int(tag_id, "tag"))))
+    if mine:
+        query = query.where(Ticket.user_id == user.id)
+    if q:
+        pattern = f"%{q.strip().lower()}%"
+        query = query.join(Contact, Ticket.contact_id == Contact.id).where(
+            or_(func.lower(Contact.name).like(pattern), Contact.phone.like(pattern))
+        )
+    if cursor:
+        at, ident = decode_cursor(cursor)
+        query = query.where(or_(Ticket.last_message_at < at,
+                                and_(Ticket.last_message_at == at, Ticket.id < ident)))
+    limit = max(1, min(int(limit or DEFAULT_LIMIT), MAX_LIMIT))
+    rows = list(db.session.scalars(
+        query.order_by(Ticket.last_message_at.desc(), Ticket.id.desc()).limit(limit + 1)
+    ).unique())
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def tab_counts(user: User) -> dict:
+    """Counts per tab plus the user's own open tickets, in one query."""
+    mine = func.sum(func.cast(and_(Ticket.status == "open", Ticket.user_id == user.id), db.Integer))
+    rows = db.session.execute(
+        select(Ticket.status, func.count(), mine).where(ticket_visible_clause(user)).group_by(Ticket.status)
+    ).all()
+    counts = {tab: 0 for tab in TABS} | {"mine": 0}
+    for status, count, own in rows:
+        counts[status] = count
+        counts["mine"] += int(own or 0)
+    return counts
+
+
+def ticket_messages(ticket: Ticket, *, before_id=None, limit=200) -> list[Message]:
+    """The latest ``limit`` messages of a (visible) ticket, oldest first."""
+    query = select(Message).where(Message.ticket_id == ticket.id).options(joinedload(Message.author))
+    if before_id:
+        query = query.where(Message.id < _int(before_id, "before"))
+    rows = list(db.session.scalars(query.order_by(Message.id.desc()).limit(limit)))
+    rows.reverse()
+    return rows
+
+
+def ticket_events(ticket: Ticket) -> list[TicketEvent]:
+    return list(db.session.scalars(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+        .options(joinedload(TicketEvent.actor)).order_by(TicketEvent.id)
+    ))
+
+
+def contact_history(user: User, ticket: Ticket, limit=10) -> list[Ticket]:
+    """Other visible tickets of the same contact, for the side panel."""
+    return list(db.session.scalars(
+        visible_tickets(user).where(Ticket.contact_id == ticket.contact_id, Ticket.id != ticket.id)
+        .order_by(Ticket.id.desc()).limit(limit)
+    ))
+
+
+def _int(value, field):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"Invalid {field}.", fields={field: "Must be a number."}) from None

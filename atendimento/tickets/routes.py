@@ -1,0 +1,141 @@
+"""The Atendimento page and its actions: parse, call the service, render."""
+from pathlib import Path
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..errors import DomainError
+from ..extensions import db
+from ..models import Connection, Sector, Tag, User
+from . import bp, service
+from .queries import TABS, contact_history, list_tickets, tab_counts, ticket_events, ticket_messages
+from .visibility import get_visible_message
+
+ACTIONS = {
+    "accept": (service.accept_ticket, lambda: _("Ticket accepted. It is now in Em atendimento.")),
+    "close": (service.close_ticket, lambda: _("Ticket closed.")),
+    "reopen": (service.reopen_ticket, lambda: _("Ticket reopened and assigned to you.")),
+}
+
+
+@bp.route("/")
+def home():
+    return redirect(url_for("tickets.index"))
+
+
+@bp.route("/tickets")
+@login_required
+def index():
+    return _render_page(selected=None)
+
+
+@bp.route("/tickets/<int:ticket_id>")
+@login_required
+def show(ticket_id):
+    peek = request.args.get("peek") == "1"
+    ticket = service.open_conversation(current_user, ticket_id, peek=peek)
+    return _render_page(selected=ticket, peek=peek)
+
+
+def _render_page(selected, peek=False):
+    tab = request.args.get("tab")
+    if tab not in TABS:
+        tab = selected.status if selected is not None else "pending"
+    view = request.args.get("view", "mine" if tab == "open" else "all")
+    q = (request.args.get("q") or "").strip()[:100]
+    tickets, next_cursor = list_tickets(
+        current_user, status=tab, mine=(tab == "open" and view == "mine"),
+        q=q if tab == "closed" else None, cursor=request.args.get("page") if tab == "closed" else None,
+    )
+    context = dict(tab=tab, view=view, q=q, tickets=tickets, next_cursor=next_cursor,
+                   counts=tab_counts(current_user), selected=selected, peek=peek)
+    if selected is not None:
+        context.update(
+            messages=ticket_messages(selected), events=ticket_events(selected),
+            history=contact_history(current_user, selected),
+            sectors=db.session.scalars(select(Sector).order_by(Sector.position, Sector.name)).all(),
+            attendants=db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all(),
+            connections=db.session.scalars(
+                select(Connection).where(Connection.enabled.is_(True), Connection.id != selected.connection_id)
+                .order_by(Connection.name)).all(),
+            tags=db.session.scalars(select(Tag).order_by(Tag.name)).all(),
+            can_answer=selected.status == "open" and (current_user.is_admin or selected.user_id == current_user.id),
+        )
+    return render_template("tickets/index.html", **context)
+
+
+@bp.route("/tickets/<int:ticket_id>/<any(accept, close, reopen):action>", methods=["POST"])
+@login_required
+def act(ticket_id, action):
+    move, success = ACTIONS[action]
+    try:
+        ticket = move(current_user, ticket_id)
+    except DomainError as error:
+        return _refused(error, ticket_id)
+    flash(success(), "success")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id, tab=ticket.status))
+
+
+@bp.route("/tickets/<int:ticket_id>/transfer", methods=["POST"])
+@login_required
+def transfer(ticket_id):
+    form = request.form
+    try:
+        ticket = service.transfer_ticket(current_user, ticket_id, sector_id=form.get("sector_id"),
+                                         user_id=form.get("user_id"), connection_id=form.get("connection_id"))
+    except DomainError as error:
+        return _refused(error, ticket_id)
+    flash(_("Ticket transferred."), "success")
+    try:  # after a transfer the ticket may have left this user's sight
+        service.get_visible_ticket(current_user, ticket.id)
+    except DomainError:
+        return redirect(url_for("tickets.index"))
+    return redirect(url_for("tickets.show", ticket_id=ticket.id, tab=ticket.status))
+
+
+@bp.route("/tickets/<int:ticket_id>/messages", methods=["POST"])
+@login_required
+def send(ticket_id):
+    try:
+        service.send_text(current_user, ticket_id, request.form.get("text"))
+    except DomainError as error:
+        return _refused(error, ticket_id)
+    return redirect(url_for("tickets.show", ticket_id=ticket_id, tab="open") + "#composer")
+
+
+@bp.route("/tickets/<int:ticket_id>/tags", methods=["POST"])
+@login_required
+def tags(ticket_id):
+    try:
+        ticket = service.get_visible_ticket(current_user, ticket_id)
+        service.set_contact_tags(current_user, ticket.contact_id, request.form.getlist("tag_ids"))
+    except DomainError as error:
+        return _refused(error, ticket_id)
+    flash(_("Tags saved."), "success")
+    return redirect(url_for("tickets.show", ticket_id=ticket_id))
+
+
+@bp.route("/media/<int:message_id>")
+@login_required
+def media(message_id):
+    message = get_visible_message(current_user, message_id)
+    if not message.media_path:
+        abort(404)
+    media_dir = Path(current_app.config["MEDIA_DIR"]).resolve()
+    path = (media_dir / message.media_path).resolve()
+    if media_dir not in path.parents or not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=message.media_mime or "application/octet-stream",
+                         as_attachment=not (message.media_mime or "").startswith(("image/", "audio/", "video/")),
+                         download_name=message.media_name or path.name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _refused(error: DomainError, ticket_id):
+    if error.status == 404:
+        abort(404)
+    flash(str(error.message), "error")
+    return redirect(url_for("tickets.show", ticket_id=ticket_id)), 303

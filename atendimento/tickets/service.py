@@ -1,0 +1,302 @@
+"""The ticket lifecycle of SPEC §3: the only place a ticket changes state.
+
+Each move is one conditional UPDATE (the database decides races), writes a
+TicketEvent, commits, and then announces the change as a domain event.
+"""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import events
+from ..errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from ..extensions import db
+from ..models import Connection, Message, Sector, Ticket, TicketEvent, User, utcnow
+from ..serializers import message_json, ticket_json
+from .visibility import get_visible_ticket, ticket_visible_clause
+
+MAX_TEXT_LENGTH = 4096
+
+
+# -- helpers -----------------------------------------------------------------
+
+def _snapshot(ticket: Ticket) -> dict:
+    """What the stream needs to tell who could see the ticket before a move."""
+    return {"status": ticket.status, "sector_id": ticket.sector_id, "user_id": ticket.user_id,
+            "connection_id": ticket.connection_id}
+
+
+def _conditional_update(ticket_id: int, allowed: tuple[str, ...], actor: User | None = None, **values) -> bool:
+    """UPDATE the ticket only while its status is one of ``allowed`` (and, with an actor,
+    only while the actor may still see it). True when this call won."""
+    query = update(Ticket).where(Ticket.id == ticket_id, Ticket.status.in_(allowed))
+    if actor is not None:
+        query = query.where(ticket_visible_clause(actor))
+    result = db.session.execute(
+        query.values(updated_at=utcnow(), **values).execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _finish_move(ticket: Ticket, actor: User | None, kind: str, before: dict, **data) -> Ticket:
+    """Record the TicketEvent, commit, announce. ``ticket`` is reloaded to its new state."""
+    db.session.expire(ticket)
+    db.session.add(TicketEvent(
+        ticket_id=ticket.id, actor_id=actor.id if actor else None, kind=kind,
+        from_status=before["status"], to_status=ticket.status, data=data,
+    ))
+    db.session.commit()
+    events.publish("ticket.updated", ticket_id=ticket.id, data={**ticket_json(ticket), "previous": before})
+    return ticket
+
+
+def _holder_name(ticket: Ticket) -> str:
+    return ticket.user.name if ticket.user else _("someone else")
+
+
+def _refuse_stale(ticket_id: int, actor: User) -> None:
+    """A conditional update lost: say why, from the state that beat us."""
+    db.session.rollback()
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound()
+    if ticket.status == "open":
+        raise Conflict(_("Ticket #%(id)s is already being handled by %(name)s.", id=ticket.id,
+                         name=_holder_name(ticket)), holder_id=ticket.user_id)
+    raise InvalidTransition(_("Ticket #%(id)s is %(status)s; this action is not possible now.",
+                              id=ticket.id, status=status_label(ticket.status)))
+
+
+def status_label(status: str) -> str:
+    return {"pending": _("waiting"), "open": _("being handled"), "closed": _("closed")}.get(status, status)
+
+
+def _require_handler(ticket: Ticket, actor: User) -> None:
+    """On an open ticket only its assignee or an admin acts."""
+    if ticket.status == "open" and not (actor.is_admin or ticket.user_id == actor.id):
+        raise Forbidden(_("Only %(name)s or an admin can do this while the ticket is being handled.",
+                          name=_holder_name(ticket)))
+
+
+# -- the moves ---------------------------------------------------------------
+
+def accept_ticket(actor: User, ticket_id) -> Ticket:
+    """Atender: pending → open, assigned to ``actor``. Of concurrent accepts one wins."""
+    ticket = get_visible_ticket(actor, ticket_id)
+    before = _snapshot(ticket)
+    if not _conditional_update(ticket.id, ("pending",), actor, status="open", user_id=actor.id, bot_state=None):
+        _refuse_stale(ticket.id, actor)
+    return _finish_move(ticket, actor, "accepted", before)
+
+
+def close_ticket(actor: User, ticket_id) -> Ticket:
+    """Fechar: from Esperando or Em atendimento to Finalizados."""
+    ticket = get_visible_ticket(actor, ticket_id)
+    if ticket.status == "closed":
+        raise InvalidTransition(_("Ticket #%(id)s is already closed.", id=ticket.id))
+    _require_handler(ticket, actor)
+    before = _snapshot(ticket)
+    if not _conditional_update(ticket.id, (before["status"],), actor, status="closed", closed_at=utcnow(),
+                               unread=0, bot_state=None):
+        _refuse_stale(ticket.id, actor)
+    return _finish_move(ticket, actor, "closed", before)
+
+
+def reopen_ticket(actor: User, ticket_id) -> Ticket:
+    """Reabrir: closed → open, assigned to whoever reopened it, unless the contact
+    already has another active ticket on that connection."""
+    ticket = get_visible_ticket(actor, ticket_id)
+    if ticket.status != "closed":
+        raise InvalidTransition(_("Only a closed ticket can be reopened."))
+    _refuse_if_active_elsewhere(ticket.contact_id, ticket.connection_id)
+    before = _snapshot(ticket)
+    try:
+        won = _conditional_update(ticket.id, ("closed",), actor, status="open", user_id=actor.id, closed_at=None)
+    except IntegrityError:  # another ticket became active meanwhile: the unique index said no
+        db.session.rollback()
+        _refuse_if_active_elsewhere(ticket.contact_id, ticket.connection_id)
+        raise
+    if not won:
+        _refuse_stale(ticket.id, actor)
+    return _finish_move(ticket, actor, "reopened", before)
+
+
+def _refuse_if_active_elsewhere(contact_id: int, connection_id: int) -> None:
+    other = db.session.scalar(
+        select(Ticket).where(Ticket.contact_id == contact_id, Ticket.connection_id == connection_id,
+                             Ticket.status != "closed")
+    )
+    if other is not None:
+        raise Conflict(_("This contact already has an active ticket on that connection: #%(id)s.", id=other.id),
+                       ticket_id=other.id)
+
+
+def transfer_to_sector(actor: User, ticket_id, sector_id) -> Ticket:
+    """To a sector: back to Esperando in that sector, with no assignee."""
+    ticket = get_visible_ticket(actor, ticket_id)
+    _require_movable(ticket, actor)
+    sector = _get_or_invalid(Sector, sector_id, "sector_id", _("Unknown sector."))
+    if ticket.status == "pending" and ticket.sector_id == sector.id:
+        raise InvalidInput(_("The ticket is already waiting in %(sector)s.", sector=sector.name),
+                           fields={"sector_id": _("Already in this sector.")})
+    before = _snapshot(ticket)
+    if not _conditional_update(ticket.id, ("pending", "open"), actor, status="pending", sector_id=sector.id,
+                               user_id=None, bot_state=None):
+        _refuse_stale(ticket.id, actor)
+    return _finish_move(ticket, actor, "transferred", before, to_sector_id=sector.id, to_sector=sector.name)
+
+
+def transfer_to_user(actor: User, ticket_id, user_id) -> Ticket:
+    """To an attendant: open, assigned to them, in a sector they belong to."""
+    ticket = get_visible_ticket(actor, ticket_id)
+    _require_movable(ticket, actor)
+    target = _get_or_invalid(User, user_id, "user_id", _("Unknown attendant."))
+    if not target.active:
+        raise InvalidInput(_("%(name)s is inactive.", name=target.name), fields={"user_id": _("Inactive user.")})
+    target_sector_ids = [s.id for s in target.sectors]
+    if ticket.sector_id in target_sector_ids:
+        sector_id = ticket.sector_id
+    elif target_sector_ids:
+        sector_id = target_sector_ids[0]
+    elif target.is_admin:
+        sector_id = ticket.sector_id
+    else:
+        raise InvalidInput(_("%(name)s belongs to no sector and could not see this ticket.", name=target.name),
+                           fields={"user_id": _("User without access.")})
+    if ticket.status == "open" and ticket.user_id == target.id:
+        raise InvalidInput(_("%(name)s is already handling this ticket.", name=target.name),
+                           fields={"user_id": _("Already assigned.")})
+    before = _snapshot(ticket)
+    if not _conditional_update(ticket.id, ("pending", "open"), actor, status="open", user_id=target.id,
+                               sector_id=sector_id, bot_state=None):
+        _refuse_stale(ticket.id, actor)
+    return _finish_move(ticket, actor, "transferred", before, to_user_id=target.id, to_user=target.name,
+                        to_sector_id=sector_id)
+
+
+def transfer_to_connection(actor: User, ticket_id, connection_id) -> Ticket:
+    """To another connection of the same channel: replies go out through it."""
+    ticket = get_visible_ticket(actor, ticket_id)
+    _require_movable(ticket, actor)
+    target = _get_or_invalid(Connection, connection_id, "connection_id", _("Unknown connection."))
+    if target.id == ticket.connection_id:
+        raise InvalidInput(_("The ticket is already on this connection."),
+                           fields={"connection_id": _("Same connection.")})
+    if not target.enabled or target.channel != ticket.connection.channel:
+        raise InvalidInput(_("%(name)s does not reach this contact's channel.", name=target.name),
+                           fields={"connection_id": _("Another channel.")})
+    _refuse_if_active_elsewhere(ticket.contact_id, target.id)
+    before = _snapshot(ticket)
+    try:
+        won = _conditional_update(ticket.id, ("pending", "open"), actor, connection_id=target.id)
+    except IntegrityError:
+        db.session.rollback()
+        _refuse_if_active_elsewhere(ticket.contact_id, target.id)
+        raise
+    if not won:
+        _refuse_stale(ticket.id, actor)
+    return _finish_move(ticket, actor, "transferred", before, to_connection_id=target.id,
+                        to_connection=target.name)
+
+
+def transfer_ticket(actor: User, ticket_id, *, sector_id=None, user_id=None, connection_id=None) -> Ticket:
+    """One entry for the forms and the API: exactly one target."""
+    targets = [t for t in (sector_id, user_id, connection_id) if t not in (None, "")]
+    if len(targets) != 1:
+        raise InvalidInput(_("Choose exactly one destination: a sector, an attendant or a connection."),
+                           fields={"sector_id": _("Choose one destination.")})
+    if sector_id not in (None, ""):
+        return transfer_to_sector(actor, ticket_id, sector_id)
+    if user_id not in (None, ""):
+        return transfer_to_user(actor, ticket_id, user_id)
+    return transfer_to_connection(actor, ticket_id, connection_id)
+
+
+def _require_movable(ticket: Ticket, actor: User) -> None:
+    if ticket.status == "closed":
+        raise InvalidTransition(_("A closed ticket cannot be transferred; reopen it first."))
+    _require_handler(ticket, actor)
+
+
+def _get_or_invalid(model, ident, field: str, message: str):
+    try:
+        obj = db.session.get(model, int(ident))
+    except (TypeError, ValueError):
+        obj = None
+    if obj is None:
+        raise InvalidInput(message, fields={field: message})
+    return obj
+
+
+# -- reading a conversation and answering ------------------------------------
+
+def open_conversation(actor: User, ticket_id, *, peek: bool = False) -> Ticket:
+    """Show a ticket. Its assignee opening it resets the unread count; a peek never does."""
+    ticket = get_visible_ticket(actor, ticket_id)
+    if not peek and ticket.status == "open" and ticket.user_id == actor.id and ticket.unread:
+        db.session.execute(update(Ticket).where(Ticket.id == ticket.id).values(unread=0)
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+        db.session.expire(ticket)
+        events.publish("ticket.updated", ticket_id=ticket.id, data={**ticket_json(ticket), "previous": _snapshot(ticket)})
+    return ticket
+
+
+def send_text(actor: User, ticket_id, text) -> Message:
+    """Store an outgoing text as ``queued``; the outbox delivers it to the channel."""
+    ticket = get_visible_ticket(actor, ticket_id)
+    body = (text or "").strip() if isinstance(text, str) else ""
+    if not body:
+        raise InvalidInput(_("The message is empty."), fields={"text": _("Write something to send.")})
+    if len(body) > MAX_TEXT_LENGTH:
+        raise InvalidInput(_("The message is too long (at most %(n)s characters).", n=MAX_TEXT_LENGTH),
+                           fields={"text": _("Too long.")})
+    if ticket.status != "open":
+        raise InvalidTransition(_("Accept the ticket before answering."))
+    _require_handler(ticket, actor)
+    now = utcnow()
+    message = Message(ticket_id=ticket.id, connection_id=ticket.connection_id, direction="out",
+                      author_id=actor.id, kind="text", body=body, status="queued", created_at=now,
+                      next_attempt_at=now)
+    db.session.add(message)
+    db.session.execute(update(Ticket).where(Ticket.id == ticket.id)
+                       .values(last_message=preview_of("text", body), last_message_at=now, updated_at=now)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+    db.session.expire(ticket)
+    events.publish("message.created", ticket_id=ticket.id, data=message_json(message))
+    events.publish("ticket.updated", ticket_id=ticket.id, data={**ticket_json(ticket), "previous": _snapshot(ticket)})
+    return message
+
+
+PREVIEW_LABELS = {
+    "image": "📷", "audio": "🎤", "video": "🎬", "document": "📄", "sticker": "🏷️", "location": "📍",
+}
+
+
+def preview_of(kind: str, body: str) -> str:
+    """The one line a list row shows for the last message."""
+    text = " ".join((body or "").split())
+    label = PREVIEW_LABELS.get(kind)
+    if label:
+        text = f"{label} {text}".strip() if text else f"{label} {kind}"
+    return text[:255]
+
+
+def set_contact_tags(actor: User, contact_id, tag_ids) -> list:
+    """Replace a (visible) contact's tags."""
+    from ..models import Tag
+    from .visibility import get_visible_contact
+
+    contact = get_visible_contact(actor, contact_id)
+    try:
+        ids = {int(t) for t in (tag_ids or [])}
+    except (TypeError, ValueError):
+        raise InvalidInput(_("Invalid tag."), fields={"tag_ids": _("Must be a list of tag ids.")}) from None
+    tags = list(db.session.scalars(select(Tag).where(Tag.id.in_(ids)))) if ids else []
+    if len(tags) != len(ids):
+        raise InvalidInput(_("Unknown tag."), fields={"tag_ids": _("Unknown tag.")})
+    contact.tags = tags
+    db.session.commit()
+    return tags
