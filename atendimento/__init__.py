@@ -9,6 +9,7 @@ from sqlalchemy import event
 
 from .config import Config
 from .extensions import babel, csrf, db, login_manager, migrate
+from .i18n import TRANSLATIONS, compile_translations
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,7 +22,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_object(Config(app.instance_path))
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    compile_translations()
     if overrides:
         app.config.update(overrides)
 
