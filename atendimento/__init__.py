@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import event
 
@@ -65,17 +65,28 @@ def _load_user(user_id: str):
     return user if user is not None and user.active else None
 
 
+def _request_user():
+    if not has_request_context():
+        return None
+    user = getattr(g, "api_user", None)
+    if user is None and current_user and current_user.is_authenticated:
+        user = current_user
+    return user
+
+
 def _select_locale():
-    user = getattr(g, "api_user", None) or (current_user if current_user and current_user.is_authenticated else None)
+    """The user's chosen language; Brazilian Portuguese for everyone else."""
+    user = _request_user()
     if user is not None and user.language:
         return user.language
-    return request.args.get("lang") if request.args.get("lang") in ("pt_BR", "en") else "pt_BR"
+    if has_request_context() and request.args.get("lang") in ("pt_BR", "en"):
+        return request.args["lang"]
+    return "pt_BR"
 
 
 def _select_timezone():
-    if current_user and current_user.is_authenticated and current_user.timezone:
-        return current_user.timezone
-    return None
+    user = _request_user()
+    return user.timezone if user is not None and user.timezone else None
 
 
 def _tune_sqlite(engine) -> None:

@@ -62,6 +62,7 @@ def make_overrides(backend: str, tmp_path, request) -> dict:
         "SECRET_KEY": "test-secret",
         "MEDIA_DIR": str(tmp_path / "media"),
         "SERVER_NAME": "localhost",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashes: tests create many users
     }
     if backend == "sqlite":
         overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'test.db'}"

@@ -202,6 +202,7 @@ def transfer_to_connection(actor: User, ticket_id, connection_id) -> Ticket:
 
 def transfer_ticket(actor: User, ticket_id, *, sector_id=None, user_id=None, connection_id=None) -> Ticket:
     """One entry for the forms and the API: exactly one target."""
+    get_visible_ticket(actor, ticket_id)  # an invisible ticket is 404 before any validation
     targets = [t for t in (sector_id, user_id, connection_id) if t not in (None, "")]
     if len(targets) != 1:
         raise InvalidInput(_("Choose exactly one destination: a sector, an attendant or a connection."),
@@ -300,3 +301,24 @@ def set_contact_tags(actor: User, contact_id, tag_ids) -> list:
     contact.tags = tags
     db.session.commit()
     return tags
+
+
+def move_sector_tickets(actor: User, from_sector_id: int, to_sector_id: int) -> int:
+    """Before a sector is deleted its tickets move to another one, status and assignee
+    kept. Closed tickets move silently; active ones get a TicketEvent and an event."""
+    target = db.session.get(Sector, to_sector_id)
+    tickets = list(db.session.scalars(select(Ticket).where(Ticket.sector_id == from_sector_id)))
+    before = {t.id: _snapshot(t) for t in tickets}
+    result = db.session.execute(
+        update(Ticket).where(Ticket.sector_id == from_sector_id)
+        .values(sector_id=target.id, updated_at=utcnow()).execution_options(synchronize_session=False))
+    active = [t for t in tickets if t.status != "closed"]
+    for ticket in active:
+        db.session.add(TicketEvent(ticket_id=ticket.id, actor_id=actor.id, kind="transferred",
+                                   from_status=ticket.status, to_status=ticket.status,
+                                   data={"to_sector_id": target.id, "to_sector": target.name}))
+    db.session.commit()
+    for ticket in active:
+        db.session.expire(ticket)
+        events.publish("ticket.updated", ticket_id=ticket.id, data={**ticket_json(ticket), "previous": before[ticket.id]})
+    return result.rowcount

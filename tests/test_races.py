@@ -1,0 +1,111 @@
+"""Races decided by PostgreSQL: real threads, one connection each, released together."""
+import os
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from atendimento.errors import Conflict
+from atendimento.extensions import db
+from atendimento.models import Contact, Message, Ticket, TicketEvent
+from atendimento.tickets import service
+from atendimento.tickets.inbound import Inbound, receive_inbound
+
+ROUNDS = int(os.environ.get("RACE_ROUNDS", "3"))
+THREADS = 20
+
+
+@pytest.fixture
+def backend():
+    return "postgresql"
+
+
+def run_together(app, work, n=THREADS):
+    """Run ``work(i)`` in n threads, each in its own app context (own session and
+    connection), started at the same instant; returns results or exceptions."""
+    barrier = threading.Barrier(n)
+    results = [None] * n
+
+    def target(i):
+        with app.app_context():
+            barrier.wait()
+            try:
+                results[i] = work(i)
+            except Exception as exc:  # noqa: BLE001 - the caller inspects each outcome
+                results[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_concurrent_accepts_have_exactly_one_winner(app, factory, round_):
+    sector = factory.sector("Vendas")
+    users = [factory.user(f"Atendente {i}", sectors=[sector]) for i in range(THREADS)]
+    ticket = factory.ticket(sector=sector)
+    user_ids = [u.id for u in users]
+
+    def accept(i):
+        from atendimento.models import User
+
+        return service.accept_ticket(db.session.get(User, user_ids[i]), ticket.id).user_id
+
+    results = run_together(app, accept)
+    winners = [r for r in results if isinstance(r, int)]
+    losers = [r for r in results if isinstance(r, Conflict)]
+    assert len(winners) == 1, results
+    assert len(losers) == THREADS - 1, results
+    db.session.expire_all()
+    fresh = db.session.get(Ticket, ticket.id)
+    assert fresh.status == "open" and fresh.user_id == winners[0]
+    assert all(fresh.user.name in str(loser.message) for loser in losers)
+    accepted = db.session.scalar(select(func.count()).select_from(TicketEvent)
+                                 .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "accepted"))
+    assert accepted == 1
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_concurrent_first_messages_make_one_ticket(app, factory, round_):
+    connection = factory.connection("WhatsApp")
+    connection_id = connection.id
+
+    def deliver(i):
+        from atendimento.models import Connection
+
+        conn = db.session.get(Connection, connection_id)
+        message = receive_inbound(conn, Inbound(sender_id="5511912345678", name="Cliente Novo",
+                                                body=f"mensagem {i}", external_id=f"wamid.{i}"))
+        return message.ticket_id
+
+    results = run_together(app, deliver)
+    assert all(isinstance(r, int) for r in results), results
+    assert len(set(results)) == 1
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Message)) == THREADS
+    assert db.session.get(Ticket, results[0]).unread == THREADS
+
+
+def test_concurrent_redeliveries_store_one_message(app, factory):
+    connection = factory.connection("WhatsApp")
+    connection_id = connection.id
+
+    def deliver(i):
+        from atendimento.models import Connection
+
+        conn = db.session.get(Connection, connection_id)
+        return receive_inbound(conn, Inbound(sender_id="5511900000001", body="oi", external_id="wamid.same"))
+
+    results = run_together(app, deliver)
+    stored = [r for r in results if r is not None]
+    assert len(stored) == 1 and not any(isinstance(r, Exception) for r in results), results
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 1
+    assert db.session.scalar(select(Ticket.unread)) == 1
