@@ -170,3 +170,14 @@ def test_oversized_body_is_413(world, factory, api, app):
     response = api(world["ana"]).post(f"/tickets/{ticket.id}/messages", json={"text": "x" * 5000})
     assert response.status_code == 413 and error_of(response)["code"] == "too_large"
     assert db.session.get(Ticket, ticket.id).last_message == "Olá"
+
+
+def test_messages_page_back_in_time(world, factory, api):
+    ticket = factory.ticket(world["conn"], sector=world["sales"], sender="5511955550000", text="m0")
+    for i in range(1, 7):
+        factory.inbound(world["conn"], sender="5511955550000", text=f"m{i}")
+    client = api(world["ana"])
+    first = client.get(f"/tickets/{ticket.id}/messages?limit=4").json
+    assert [m["body"] for m in first["items"]] == ["m3", "m4", "m5", "m6"]
+    second = client.get(f"/tickets/{ticket.id}/messages?limit=4&page={first['next']}").json
+    assert [m["body"] for m in second["items"]] == ["m0", "m1", "m2"] and second["next"] is None

@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import event, insert
 
 from atendimento.extensions import db
-from atendimento.models import Contact, Message, Ticket, utcnow
+from atendimento.models import Contact, Ticket, utcnow
 from atendimento.tickets.queries import list_tickets, tab_counts
 
 

@@ -99,8 +99,11 @@ def transfer(user, ticket_id):
 @token_required
 def messages(user, ticket_id):
     ticket = service.open_conversation(user, ticket_id, peek=True)
-    return {"items": [message_json(m) for m in ticket_messages(ticket, before_id=request.args.get("before"))],
-            "next": None}
+    limit = min(_limit(request.args.get("limit")) or 100, 500)
+    items = ticket_messages(ticket, before_id=request.args.get("page") or request.args.get("before"), limit=limit)
+    # Oldest first; ``next`` pages further back in time.
+    return {"items": [message_json(m) for m in items],
+            "next": str(items[0].id) if len(items) == limit else None}
 
 
 @bp.post("/tickets/<ticket_id>/messages")

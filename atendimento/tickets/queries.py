@@ -9,7 +9,7 @@ import base64
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from ..errors import InvalidInput
 from ..extensions import db

@@ -116,7 +116,7 @@ def reopen_ticket(actor: User, ticket_id) -> Ticket:
     except IntegrityError:  # another ticket became active meanwhile: the unique index said no
         db.session.rollback()
         _refuse_if_active_elsewhere(ticket.contact_id, ticket.connection_id)
-        raise
+        raise Conflict() from None
     if not won:
         _refuse_stale(ticket.id, actor)
     return _finish_move(ticket, actor, "reopened", before)
@@ -193,7 +193,7 @@ def transfer_to_connection(actor: User, ticket_id, connection_id) -> Ticket:
     except IntegrityError:
         db.session.rollback()
         _refuse_if_active_elsewhere(ticket.contact_id, target.id)
-        raise
+        raise Conflict() from None
     if not won:
         _refuse_stale(ticket.id, actor)
     return _finish_move(ticket, actor, "transferred", before, to_connection_id=target.id,
