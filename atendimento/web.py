@@ -1,16 +1,29 @@
-"""What every page shares: template filters, error pages."""
+"""What every page shares: template filters and globals, error pages."""
+import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from flask import render_template, request
-from flask_babel import format_datetime, format_timedelta, get_locale, gettext as _
+from babel.dates import format_timedelta
+from flask import current_app, render_template
+from flask_babel import format_date, format_datetime, get_locale, gettext as _, to_user_timezone
+from flask_wtf.csrf import CSRFError
 
 from .api.errors import wants_json
+
+_HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 
 
 def register_web(app):
     app.add_template_filter(time_since, "since")
     app.add_template_filter(local_time, "localtime")
-    app.jinja_env.globals["get_locale"] = get_locale
+    app.add_template_filter(clock, "clock")
+    app.add_template_filter(day_label, "day")
+    app.add_template_filter(local_day, "local_day")
+    app.add_template_filter(minutes_since, "minutes_since")
+    app.add_template_filter(css_color, "css_color")
+    app.add_template_filter(initials, "initials")
+    app.add_template_filter(iso, "iso")
+    app.jinja_env.globals.update(get_locale=get_locale, has_endpoint=has_endpoint, static_exists=static_exists)
 
     @app.errorhandler(404)
     def not_found(error):
@@ -25,6 +38,12 @@ def register_web(app):
             return {"error": {"code": "too_large", "message": message}}, 413
         return render_template("errors/404.html", message=message), 413
 
+    @app.errorhandler(CSRFError)
+    def csrf_refused(error):
+        # A page left open past a restart or a forged form: refuse, and say how to recover.
+        message = _("This form has expired or did not come from this site. Reload the page and try again.")
+        return render_template("errors/404.html", message=message, title=_("Form refused")), 400
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -33,14 +52,32 @@ def register_web(app):
         return response
 
 
+def has_endpoint(name: str) -> bool:
+    """Links to areas other blueprints may or may not provide (e.g. ``admin.index``)."""
+    return name in current_app.view_functions
+
+
+def static_exists(filename: str) -> bool:
+    """Include an optional asset (``js/live.js``) only once somebody has written it."""
+    return (Path(current_app.static_folder) / filename).is_file()
+
+
 def time_since(value: datetime) -> str:
-    """'5 min', '2 h', '3 dias': how long ago, short enough for a list row."""
+    """'5 min', '2 h', '3 dias': how long ago, short enough for a list row.
+    static/js/tickets.js refreshes these with Intl's matching 'short' unit format."""
     if value is None:
         return ""
     delta = datetime.now(timezone.utc) - value
     if delta.total_seconds() < 60:
         return _("now")
-    return format_timedelta(delta, granularity="minute", threshold=1.0, format="narrow")
+    # Babel itself: Flask-Babel's wrapper has no ``format`` argument.
+    return format_timedelta(delta, granularity="minute", threshold=1.0, format="short", locale=get_locale())
+
+
+def minutes_since(value: datetime) -> int:
+    if value is None:
+        return 0
+    return max(0, int((datetime.now(timezone.utc) - value).total_seconds() // 60))
 
 
 def local_time(value: datetime) -> str:
@@ -50,3 +87,43 @@ def local_time(value: datetime) -> str:
     if datetime.now(timezone.utc) - value < timedelta(hours=20):
         return format_datetime(value, "HH:mm")
     return format_datetime(value, "dd/MM HH:mm")
+
+
+def clock(value: datetime) -> str:
+    """HH:mm in the user's timezone: the conversation shows the day in separators."""
+    return format_datetime(value, "HH:mm") if value is not None else ""
+
+
+def local_day(value: datetime):
+    """The calendar day of ``value`` where the user is (for grouping messages by day)."""
+    return to_user_timezone(value).date() if value is not None else None
+
+
+def day_label(value: datetime) -> str:
+    """'Hoje', 'Ontem' or the long date, for the separators between days."""
+    if value is None:
+        return ""
+    day = local_day(value)
+    today = to_user_timezone(datetime.now(timezone.utc)).date()
+    if day == today:
+        return _("Today")
+    if day == today - timedelta(days=1):
+        return _("Yesterday")
+    return format_date(day, "full" if today - day < timedelta(days=7) else "long")
+
+
+def iso(value: datetime) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def css_color(value, default: str = "transparent") -> str:
+    """Colours typed by admins end up in style attributes: only plain hex passes."""
+    return value if isinstance(value, str) and _HEX_COLOR.match(value) else default
+
+
+def initials(name: str) -> str:
+    words = [w for w in re.split(r"\s+", name or "") if w and w[0].isalnum()]
+    if not words:
+        return "?"
+    letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
+    return letters.upper()

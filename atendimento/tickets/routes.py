@@ -43,27 +43,62 @@ def _render_page(selected, peek=False):
     tab = request.args.get("tab")
     if tab not in TABS:
         tab = selected.status if selected is not None else "pending"
-    view = request.args.get("view", "mine" if tab == "open" else "all")
+    view = request.args.get("view") if request.args.get("view") in ("mine", "all") else "mine"
     q = (request.args.get("q") or "").strip()[:100]
-    tickets, next_cursor = list_tickets(
-        current_user, status=tab, mine=(tab == "open" and view == "mine"),
-        q=q if tab == "closed" else None, cursor=request.args.get("page") if tab == "closed" else None,
-    )
-    context = dict(tab=tab, view=view, q=q, tickets=tickets, next_cursor=next_cursor,
+    page = request.args.get("page") or None
+
+    def list_page(cursor):
+        return list_tickets(current_user, status=tab, mine=(tab == "open" and view == "mine"), q=q or None,
+                            cursor=cursor, limit=current_app.config.get("TICKETS_PAGE_SIZE", 50))
+
+    try:
+        tickets, next_cursor = list_page(page)
+    except DomainError as error:  # a mangled page cursor: show the first page instead
+        flash(str(error.message), "error")
+        page = None
+        tickets, next_cursor = list_page(None)
+    context = dict(tab=tab, view=view, q=q, page=page, tickets=tickets, next_cursor=next_cursor,
                    counts=tab_counts(current_user), selected=selected, peek=peek)
     if selected is not None:
-        context.update(
-            messages=ticket_messages(selected), events=ticket_events(selected),
-            history=contact_history(current_user, selected),
-            sectors=db.session.scalars(select(Sector).order_by(Sector.position, Sector.name)).all(),
-            attendants=db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all(),
-            connections=db.session.scalars(
-                select(Connection).where(Connection.enabled.is_(True), Connection.id != selected.connection_id)
-                .order_by(Connection.name)).all(),
-            tags=db.session.scalars(select(Tag).order_by(Tag.name)).all(),
-            can_answer=selected.status == "open" and (current_user.is_admin or selected.user_id == current_user.id),
-        )
+        context.update(_conversation_context(selected))
     return render_template("tickets/index.html", **context)
+
+
+def _conversation_context(ticket) -> dict:
+    """What the centre and the side panel show for the selected ticket."""
+    channel = ticket.connection.channel
+    return dict(
+        messages=ticket_messages(ticket), events=ticket_events(ticket),
+        history=contact_history(current_user, ticket),
+        sectors=db.session.scalars(select(Sector).order_by(Sector.position, Sector.name)).all(),
+        attendants=db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all(),
+        # Only connections that reach this contact: the service refuses any other.
+        connections=[c for c in db.session.scalars(
+            select(Connection).where(Connection.enabled.is_(True), Connection.id != ticket.connection_id)
+            .order_by(Connection.name)) if c.channel == channel],
+        tags=db.session.scalars(select(Tag).order_by(Tag.name)).all(),
+        can_answer=ticket.status == "open" and (current_user.is_admin or ticket.user_id == current_user.id),
+    )
+
+
+@bp.route("/tickets/<int:ticket_id>/row")
+@login_required
+def row(ticket_id):
+    """One list row, as the page renders it: live.js inserts tickets that just appeared."""
+    ticket = service.get_visible_ticket(current_user, ticket_id)
+    view = request.args.get("view") if request.args.get("view") in ("mine", "all") else "mine"
+    return render_template("tickets/_row.html", t=ticket, tab=ticket.status, view=view, q="", page=None,
+                           selected=None)
+
+
+@bp.route("/tickets/<int:ticket_id>/messages/<int:message_id>")
+@login_required
+def message(ticket_id, message_id):
+    """One message bubble, as the page renders it: live.js appends messages that just arrived."""
+    found = get_visible_message(current_user, message_id)
+    if found.ticket_id != ticket_id:
+        abort(404)
+    return render_template("tickets/_message.html", m=found, show_author=found.direction == "out")
 
 
 @bp.route("/tickets/<int:ticket_id>/<any(accept, close, reopen):action>", methods=["POST"])
@@ -75,7 +110,9 @@ def act(ticket_id, action):
     except DomainError as error:
         return _refused(error, ticket_id)
     flash(success(), "success")
-    return redirect(url_for("tickets.show", ticket_id=ticket.id, tab=ticket.status))
+    # Accepting or reopening is done to answer: land with the composer ready.
+    anchor = "composer" if ticket.status == "open" else None
+    return redirect(url_for("tickets.show", ticket_id=ticket.id, tab=ticket.status, _anchor=anchor))
 
 
 @bp.route("/tickets/<int:ticket_id>/transfer", methods=["POST"])
@@ -132,6 +169,15 @@ def media(message_id):
                          download_name=message.media_name or path.name)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(error: DomainError):
+    """A page asked for something the service refused outside an action (e.g. a hidden ticket)."""
+    if error.status == 404:
+        return render_template("errors/404.html"), 404
+    flash(str(error.message), "error")
+    return redirect(url_for("tickets.index")), 303
 
 
 def _refused(error: DomainError, ticket_id):

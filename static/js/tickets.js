@@ -1,0 +1,200 @@
+/* The Atendimento page: keyboard, composer, dialogs, flashes, relative times.
+ * Plain JS, no build. Business rules stay on the server: this only makes the
+ * server-rendered page quicker to drive. live.js (realtime) may call
+ * window.Atendimento.refreshTimes() / scrollToBottom() after it patches the DOM. */
+(function () {
+  "use strict";
+
+  const lang = document.documentElement.lang || "pt-BR";
+  const MINUTE = 60 * 1000;
+
+  function isTyping(target) {
+    if (!target) return false;
+    const tag = target.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
+  }
+
+  /* -- relative times ("5 min"), matching the server's Babel 'short' format -- */
+  const nowWord = document.body.dataset.nowLabel || "now";
+  const unitFormats = {};
+  function unitFormat(unit) {
+    if (!unitFormats[unit]) {
+      unitFormats[unit] = new Intl.NumberFormat(lang, { style: "unit", unit: unit, unitDisplay: "short" });
+    }
+    return unitFormats[unit];
+  }
+  function formatSince(date) {
+    const minutes = Math.max(0, (Date.now() - date.getTime()) / MINUTE);
+    if (minutes < 1) return nowWord;
+    if (minutes < 59.5) return unitFormat("minute").format(Math.round(minutes));
+    const hours = minutes / 60;
+    if (hours < 23.5) return unitFormat("hour").format(Math.round(hours));
+    const days = hours / 24;
+    if (days < 29.5) return unitFormat("day").format(Math.round(days));
+    if (days < 364) return unitFormat("month").format(Math.max(1, Math.round(days / 30)));
+    return unitFormat("year").format(Math.max(1, Math.round(days / 365)));
+  }
+  function refreshTimes(root) {
+    (root || document).querySelectorAll("time.since[datetime]").forEach(function (el) {
+      const date = new Date(el.getAttribute("datetime"));
+      if (isNaN(date)) return;
+      el.textContent = formatSince(date);
+      const lateAfter = parseInt(el.dataset.lateAfter, 10);
+      if (lateAfter) el.classList.toggle("is-late", (Date.now() - date.getTime()) / MINUTE >= lateAfter);
+    });
+  }
+
+  /* -- conversation --------------------------------------------------------- */
+  function scrollToBottom() {
+    const messages = document.getElementById("messages");
+    if (messages) messages.scrollTop = messages.scrollHeight;
+  }
+
+  function autosize(textarea) {
+    textarea.style.height = "auto";
+    textarea.style.height = Math.min(textarea.scrollHeight + 2, 180) + "px";
+  }
+
+  function setupComposer() {
+    const form = document.getElementById("composer-form");
+    const textarea = document.getElementById("composer");
+    if (!form || !textarea) return;
+    textarea.addEventListener("input", function () { autosize(textarea); });
+    textarea.addEventListener("keydown", function (event) {
+      // Enter sends, Shift+Enter breaks the line; never send mid IME composition.
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey) {
+        event.preventDefault();
+        if (textarea.value.trim()) form.requestSubmit();
+      } else if (event.key === "Escape") {
+        textarea.blur();
+      }
+    });
+    if (location.hash === "#composer") {
+      textarea.focus();
+      history.replaceState(null, "", location.pathname + location.search);
+    }
+  }
+
+  /* One click, one request: a double click must not accept or send twice. */
+  function guardSubmits() {
+    document.addEventListener("submit", function (event) {
+      const form = event.target;
+      if (form.method.toLowerCase() !== "post") return;
+      if (form.dataset.submitting) { event.preventDefault(); return; }
+      form.dataset.submitting = "1";
+      form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+    });
+    // Coming back through the history must not leave buttons disabled.
+    window.addEventListener("pageshow", function () {
+      document.querySelectorAll("form[data-submitting]").forEach(function (form) {
+        delete form.dataset.submitting;
+        form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; });
+      });
+    });
+  }
+
+  /* -- dialogs -------------------------------------------------------------- */
+  function setupDialogs() {
+    document.addEventListener("click", function (event) {
+      const opener = event.target.closest("[data-open-dialog]");
+      if (opener) {
+        const dialog = document.getElementById(opener.dataset.openDialog);
+        if (dialog && dialog.showModal) dialog.showModal();
+        return;
+      }
+      const closer = event.target.closest("[data-close-dialog]");
+      if (closer) closer.closest("dialog").close();
+    });
+    // A form that takes exactly one of several selects: choosing one clears the others.
+    document.querySelectorAll("form[data-one-of]").forEach(function (form) {
+      const names = form.dataset.oneOf.split(" ");
+      names.forEach(function (name) {
+        const select = form.elements[name];
+        if (!select) return;
+        select.addEventListener("change", function () {
+          if (!select.value) return;
+          names.forEach(function (other) {
+            if (other !== name && form.elements[other]) form.elements[other].value = "";
+          });
+        });
+      });
+    });
+  }
+
+  /* -- flashes -------------------------------------------------------------- */
+  function dismiss(flash) {
+    flash.classList.add("is-leaving");
+    setTimeout(function () { flash.remove(); }, 300);
+  }
+  function setupFlashes() {
+    document.addEventListener("click", function (event) {
+      const button = event.target.closest("[data-dismiss-flash]");
+      if (button) dismiss(button.closest(".flash"));
+    });
+    // Good news fades; errors stay until the attendant has read them.
+    document.querySelectorAll(".flash[data-flash=success], .flash[data-flash=info]").forEach(function (flash) {
+      setTimeout(function () { if (flash.isConnected) dismiss(flash); }, 6000);
+    });
+  }
+
+  /* -- keyboard ------------------------------------------------------------- */
+  function rowLinks() {
+    return Array.prototype.slice.call(document.querySelectorAll("#ticket-list .ticket-link"));
+  }
+  function moveInList(step) {
+    const links = rowLinks();
+    if (!links.length) return;
+    let index = links.indexOf(document.activeElement);
+    if (index === -1) {
+      index = links.findIndex(function (a) { return a.closest(".ticket-row").classList.contains("is-selected"); });
+      index = index === -1 ? (step > 0 ? 0 : links.length - 1) : index + step;
+    } else {
+      index += step;
+    }
+    index = Math.max(0, Math.min(links.length - 1, index));
+    links[index].focus();
+    links[index].scrollIntoView({ block: "nearest" });
+  }
+  function setupKeyboard() {
+    document.addEventListener("keydown", function (event) {
+      if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (isTyping(event.target)) {
+        if (event.key === "Escape" && event.target.id === "ticket-search") event.target.blur();
+        return;
+      }
+      if (document.querySelector("dialog[open]")) return;
+      switch (event.key) {
+        case "/": {
+          const search = document.getElementById("ticket-search");
+          if (search) { event.preventDefault(); search.focus(); search.select(); }
+          break;
+        }
+        case "j": event.preventDefault(); moveInList(1); break;
+        case "k": event.preventDefault(); moveInList(-1); break;
+        case "a": {
+          const accept = document.querySelector("form[data-shortcut=accept]");
+          if (accept) { event.preventDefault(); accept.requestSubmit(); }
+          break;
+        }
+        case "r": {  // answer: jump to the composer
+          const composer = document.getElementById("composer");
+          if (composer) { event.preventDefault(); composer.focus(); }
+          break;
+        }
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setupComposer();
+    setupDialogs();
+    setupFlashes();
+    setupKeyboard();
+    guardSubmits();
+    scrollToBottom();
+    refreshTimes();
+    setInterval(refreshTimes, 30 * 1000);
+  });
+
+  window.Atendimento = { refreshTimes: refreshTimes, scrollToBottom: scrollToBottom, formatSince: formatSince };
+})();
