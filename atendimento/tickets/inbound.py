@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import events
@@ -33,25 +33,26 @@ class Inbound:
     media: dict = field(default_factory=dict)  # path, mime, name, size once stored
 
 
-def _insert_ignoring_conflict(model, index_elements, index_where=None, **values):
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id; None when the row already existed."""
+def _dialect_insert(model):
+    """The INSERT of the database in use, which knows ON CONFLICT."""
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
-        stmt = postgresql.insert(model)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(model)
-    else:  # pragma: no cover - only the two supported databases
-        stmt = insert(model)
-    stmt = stmt.values(**values).on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)
+        return postgresql.insert(model)
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    raise RuntimeError(f"unsupported database: {dialect}")  # pragma: no cover
+
+
+def _insert_ignoring_conflict(model, index_elements, index_where=None, **values):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id; None when the row already existed."""
+    stmt = _dialect_insert(model).values(**values).on_conflict_do_nothing(
+        index_elements=index_elements, index_where=index_where)
     return db.session.execute(stmt.returning(model.id)).scalar()
 
 
 def find_or_create_contact(channel: str, sender_id: str, name: str | None, phone: str | None) -> Contact:
-    identity = db.session.scalar(
-        select(ContactIdentity).where(ContactIdentity.channel == channel, ContactIdentity.external_id == sender_id)
-    )
-    if identity is not None:
-        contact = identity.contact
+    contact = _contact_by_identity(channel, sender_id)
+    if contact is not None:
         if name and not contact.name:
             contact.name = name
         return contact
@@ -63,16 +64,22 @@ def find_or_create_contact(channel: str, sender_id: str, name: str | None, phone
     if won is None:  # another delivery created this contact first: use theirs
         db.session.expunge(contact)
         db.session.execute(delete(Contact).where(Contact.id == contact.id))
-        identity = db.session.scalar(
-            select(ContactIdentity).where(ContactIdentity.channel == channel,
-                                          ContactIdentity.external_id == sender_id)
-        )
-        return identity.contact
+        return _contact_by_identity(channel, sender_id)
     return contact
+
+
+def _contact_by_identity(channel: str, sender_id: str) -> Contact | None:
+    return db.session.scalar(
+        select(Contact).join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
+        .where(ContactIdentity.channel == channel, ContactIdentity.external_id == sender_id)
+    )
 
 
 def _active_ticket(contact: Contact, connection) -> tuple[int, bool]:
     """The id of the contact's active ticket on ``connection``, creating it; (id, created)."""
+    existing = _active_ticket_id(contact, connection)
+    if existing is not None:
+        return existing, False
     now = utcnow()
     created_id = _insert_ignoring_conflict(
         Ticket, ["contact_id", "connection_id"], text("status <> 'closed'"),
@@ -82,11 +89,14 @@ def _active_ticket(contact: Contact, connection) -> tuple[int, bool]:
     )
     if created_id is not None:
         return created_id, True
-    existing = db.session.scalar(
+    return _active_ticket_id(contact, connection), False  # a concurrent delivery created it first
+
+
+def _active_ticket_id(contact: Contact, connection) -> int | None:
+    return db.session.scalar(
         select(Ticket.id).where(Ticket.contact_id == contact.id, Ticket.connection_id == connection.id,
                                 Ticket.status != "closed")
     )
-    return existing, False
 
 
 def _default_sector_id(connection) -> int | None:
@@ -96,42 +106,41 @@ def _default_sector_id(connection) -> int | None:
 
 
 def receive_inbound(connection, inbound: Inbound) -> Message | None:
-    """Store a customer's message on its ticket; None when it was a redelivery."""
-    if inbound.external_id and db.session.scalar(
-        select(Message.id).where(Message.connection_id == connection.id,
-                                 Message.external_id == inbound.external_id)
-    ):
-        return None
+    """Store a customer's message on its ticket; None when it was a redelivery.
+
+    A redelivery is caught by the unique (connection, external id) index on the
+    message insert, which rolls back everything this call did (a ticket it may have
+    created included). The event payloads are built before the commit, from rows the
+    statements returned, so announcing costs no extra queries."""
     contact = find_or_create_contact(connection.channel, inbound.sender_id, inbound.name, inbound.phone)
     ticket_id, created = _active_ticket(contact, connection)
     now = utcnow()
     media = inbound.media or {}
-    message_id = _insert_ignoring_conflict(
-        Message, ["connection_id", "external_id"],
+    message = _dialect_insert(Message).values(
         ticket_id=ticket_id, connection_id=connection.id, direction="in", kind=inbound.kind,
         body=inbound.body or "", external_id=inbound.external_id, status="received",
         media_path=media.get("path"), media_mime=media.get("mime"), media_name=media.get("name"),
         media_size=media.get("size"), created_at=inbound.timestamp or now, attempts=0, from_bot=False,
-    )
-    if message_id is None:  # a concurrent redelivery stored it first
+    ).on_conflict_do_nothing(index_elements=["connection_id", "external_id"]).returning(Message)
+    message = db.session.scalars(message, execution_options={"populate_existing": True}).first()
+    if message is None:  # a redelivery: the message is already stored
         db.session.rollback()
         return None
-    db.session.execute(
+    ticket = db.session.scalars(
         update(Ticket).where(Ticket.id == ticket_id)
         .values(unread=Ticket.unread + 1, last_message=preview_of(inbound.kind, inbound.body),
                 last_message_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+        .returning(Ticket),
+        execution_options={"synchronize_session": False, "populate_existing": True},
+    ).one()
     if created:
         db.session.add(TicketEvent(ticket_id=ticket_id, kind="created", to_status="pending",
                                    data={"contact_id": contact.id}))
+    ticket_data, message_data = ticket_json(ticket), message_json(message)
     db.session.commit()
-    message = db.session.get(Message, message_id)
-    ticket = db.session.get(Ticket, ticket_id)
-    db.session.refresh(ticket)
     if created:
-        events.publish("ticket.created", ticket_id=ticket_id, data=ticket_json(ticket))
+        events.publish("ticket.created", ticket_id=ticket_id, data=ticket_data)
     else:
-        events.publish("ticket.updated", ticket_id=ticket_id, data={**ticket_json(ticket), "previous": None})
-    events.publish("message.created", ticket_id=ticket_id, data=message_json(message))
+        events.publish("ticket.updated", ticket_id=ticket_id, data={**ticket_data, "previous": None})
+    events.publish("message.created", ticket_id=ticket_id, data=message_data)
     return message
