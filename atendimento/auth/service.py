@@ -64,6 +64,7 @@ def revoke_token(user: User, token_id) -> ApiToken:
 
 def _as_int(value):
     try:
-        return int(value)
+        number = int(value)
+        return number if 0 < number < 2**31 else -1  # an INTEGER column: larger ids exist nowhere
     except (TypeError, ValueError):
         return -1

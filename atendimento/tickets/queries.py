@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from ..errors import InvalidInput
 from ..extensions import db
 from ..models import Contact, Message, Ticket, TicketEvent, User, contact_tags
-from .visibility import ticket_visible_clause, visible_tickets
+from .visibility import as_id, ticket_visible_clause, visible_tickets
 
 TABS = ("pending", "open", "closed")
 DEFAULT_LIMIT = 50
@@ -30,7 +30,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, ident = raw.rsplit("|", 1)
-        return datetime.fromisoformat(at), int(ident)
+        return datetime.fromisoformat(at), as_id(ident)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("Invalid cursor.", fields={"page": "Invalid cursor."}) from None
 
@@ -109,6 +109,6 @@ def contact_history(user: User, ticket: Ticket, limit=10) -> list[Ticket]:
 
 def _int(value, field):
     try:
-        return int(value)
+        return as_id(value)
     except (TypeError, ValueError):
         raise InvalidInput(f"Invalid {field}.", fields={field: "Must be a number."}) from None

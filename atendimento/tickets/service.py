@@ -14,7 +14,7 @@ from ..errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFo
 from ..extensions import db
 from ..models import Connection, Message, Sector, Ticket, TicketEvent, User, utcnow
 from ..serializers import message_json, ticket_json
-from .visibility import get_visible_ticket, ticket_visible_clause
+from .visibility import as_id, get_visible_ticket, ticket_visible_clause
 
 MAX_TEXT_LENGTH = 4096
 
@@ -222,7 +222,7 @@ def _require_movable(ticket: Ticket, actor: User) -> None:
 
 def _get_or_invalid(model, ident, field: str, message: str):
     try:
-        obj = db.session.get(model, int(ident))
+        obj = db.session.get(model, as_id(ident))
     except (TypeError, ValueError):
         obj = None
     if obj is None:
@@ -292,7 +292,7 @@ def set_contact_tags(actor: User, contact_id, tag_ids) -> list:
 
     contact = get_visible_contact(actor, contact_id)
     try:
-        ids = {int(t) for t in (tag_ids or [])}
+        ids = {as_id(t) for t in (tag_ids or [])}
     except (TypeError, ValueError):
         raise InvalidInput(_("Invalid tag."), fields={"tag_ids": _("Must be a list of tag ids.")}) from None
     tags = list(db.session.scalars(select(Tag).where(Tag.id.in_(ids)))) if ids else []
