@@ -5,11 +5,13 @@ from sqlalchemy import func, select
 
 from .extensions import db
 from .models import User
+from .outbox import outbox_command
 
 
 def register_cli(app):
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(outbox_command)
 
 
 @click.command("create-admin")
@@ -35,10 +37,16 @@ def create_admin(email, password, name):
 
 @click.command("seed-demo")
 @click.option("--password", default="demo1234", show_default=True, help="Password of every demo user.")
-def seed_demo(password):
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database already has tickets.")
+def seed_demo(password, if_empty):
     """Fill an empty database with a believable demo: sectors, attendants, tickets."""
     from .demo import seed
+    from .models import Ticket
 
+    if if_empty and db.session.scalar(select(func.count()).select_from(Ticket)):
+        click.echo("The database already has tickets: demo not seeded (the demo logins, if any, "
+                   "are those printed by the first run; password demo1234 unless changed).")
+        return
     summary = seed(password=password)
     click.echo(summary)
     current_app.logger.info("demo seeded")

@@ -328,7 +328,7 @@ class Message(db.Model):
     # Outbox: set when an attempt starts, cleared with its outcome; still set later = in doubt.
     sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Inbound media not downloaded yet: the provider's reference, kept for the retries.
-    media_ref: Mapped[dict | None] = mapped_column(JSON)
+    media_ref: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     quoted_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -228,3 +228,15 @@ def test_seed_demo_that_stops_halfway_leaves_nothing_behind(flask_cli, factory, 
     # Nothing left in the way: the command simply runs again.
     monkeypatch.undo()
     assert flask_cli("seed-demo").exit_code == 0
+
+
+def test_seed_demo_if_empty_is_a_no_op_on_a_filled_database(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed-demo", "--if-empty"]).exit_code == 0
+    from atendimento.extensions import db
+    from atendimento.models import Ticket
+
+    count = db.session.query(Ticket).count()
+    again = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert again.exit_code == 0 and "already has tickets" in again.output
+    assert db.session.query(Ticket).count() == count

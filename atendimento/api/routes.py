@@ -5,6 +5,7 @@ from flask import g, request
 from flask_babel import gettext as _
 
 from ..auth import service as auth
+from ..channels.outgoing import send_media
 from ..errors import InvalidInput, Unauthorized
 from ..serializers import contact_json, message_json, ticket_json
 from ..tickets import service
@@ -99,7 +100,7 @@ def transfer(user, ticket_id):
 @token_required
 def messages(user, ticket_id):
     ticket = service.open_conversation(user, ticket_id, peek=True)
-    limit = min(_limit(request.args.get("limit")) or 100, 500)
+    limit = max(1, min(_limit(request.args.get("limit")) or 100, 500))  # a negative LIMIT is an SQL error
     items = ticket_messages(ticket, before_id=request.args.get("page") or request.args.get("before"), limit=limit)
     # Oldest first; ``next`` pages further back in time.
     return {"items": [message_json(m) for m in items],
@@ -109,6 +110,8 @@ def messages(user, ticket_id):
 @bp.post("/tickets/<ticket_id>/messages")
 @token_required
 def send_message(user, ticket_id):
+    if request.files.get("file"):  # multipart: a file, with ``text`` as its caption
+        return message_json(send_media(user, ticket_id, request.files["file"], request.form.get("text"))), 201
     body = json_body()
     return message_json(service.send_text(user, ticket_id, body.get("text"))), 201
 

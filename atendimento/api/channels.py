@@ -1,0 +1,11 @@
+"""API side of delivery: resend a failed message (the Reenviar button's twin)."""
+from ..channels.outgoing import resend_message
+from ..serializers import message_json
+from . import bp
+from .routes import token_required
+
+
+@bp.post("/messages/<message_id>/resend")
+@token_required
+def resend(user, message_id):
+    return message_json(resend_message(user, message_id))

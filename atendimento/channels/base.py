@@ -1,0 +1,157 @@
+"""The one small interface every channel kind implements.
+
+A webhook request becomes a list of ``Incoming`` messages and ``StatusUpdate``s
+(``parse``); the ingest layer hands them to the services. An outgoing message goes
+out through ``send``, which answers the provider's message id. Adapters never touch
+the database: they translate between a provider's wire format and ours.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+
+from ..tickets.inbound import Inbound
+
+
+class WebhookRejected(Exception):
+    """A webhook request we refuse; nothing is stored."""
+
+    def __init__(self, status: int, reason: str):
+        self.status = status
+        self.reason = reason
+        super().__init__(reason)
+
+
+class DeliveryError(Exception):
+    """Sending failed. ``permanent`` failures (a bad recipient, a refused token) are not
+    retried; the others (network, 5xx, rate limits) are, with backoff."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        self.permanent = permanent
+        super().__init__(message)
+
+
+@dataclass
+class MediaRef:
+    """Where a provider keeps an inbound file. ``ref`` is small and JSON-serialisable (it
+    is stored for the retries); ``data`` is the content when the webhook carried it inline."""
+
+    ref: dict
+    mime: str | None = None
+    filename: str | None = None
+    data: bytes | None = None
+
+
+@dataclass
+class Incoming:
+    """One message from a webhook. ``from_me`` marks a message the business sent from
+    outside the app (Evolution's phone): it is stored as outgoing, never as the customer's."""
+
+    inbound: Inbound
+    media: MediaRef | None = None
+    from_me: bool = False
+
+
+@dataclass
+class StatusUpdate:
+    """A delivery status of one of our messages, already mapped onto ours."""
+
+    external_id: str
+    status: str  # sent / delivered / read / failed
+    error: str | None = None
+    reference: int | None = None  # our Message.id when the provider echoes it back
+
+
+@dataclass
+class Fetched:
+    data: bytes
+    mime: str | None = None
+    filename: str | None = None
+
+
+@dataclass
+class Outbound:
+    """What an adapter needs to send one message."""
+
+    message_id: int
+    to: str  # the contact's identity on this channel (phone, chat id, sender id)
+    kind: str
+    text: str
+    media_path: str | None = None  # absolute path of the stored file
+    media_mime: str | None = None
+    media_name: str | None = None
+    media_url: str | None = None  # a signed public link, for gateways that fetch the file
+    extra: dict = field(default_factory=dict)
+
+
+class ChannelAdapter:
+    kind = ""
+    default_base_url = ""
+    # A retry of an attempt whose outcome we never saw cannot send twice (the provider
+    # deduplicates on our id). Otherwise such an attempt is reconciled, never blindly resent.
+    idempotent = False
+    # The provider reports our own sends back by webhook (a status with our reference, an
+    # echo), so an attempt in doubt can be settled by waiting for it.
+    reconciles_by_webhook = False
+    # Webhooks may carry whole files inline (base64), so they get a larger body limit.
+    inline_media = False
+
+    def __init__(self, connection):
+        # Plain copies: an adapter must not lazy-load from the database mid-request to a provider
+        # (that would reopen a transaction, and on SQLite the write lock, across the network call).
+        self.connection_id = connection.id
+        self.secret = connection.secret
+        self.settings = dict(connection.settings or {})
+
+    @property
+    def base_url(self) -> str:
+        return (self.settings.get("base_url") or self.default_base_url).rstrip("/")
+
+    # -- inbound -------------------------------------------------------------
+
+    def challenge(self, args) -> str:
+        """Answer a provider's GET verification; most kinds have none."""
+        raise WebhookRejected(405, "this channel takes POST only")
+
+    def authenticate(self, headers, raw: bytes) -> None:
+        """Raise ``WebhookRejected`` (401 missing, 403 wrong) unless the request is genuine."""
+        raise NotImplementedError
+
+    def parse(self, payload) -> list[Incoming | StatusUpdate]:
+        raise NotImplementedError
+
+    def fetch_media(self, media: MediaRef) -> Fetched:
+        """Download an inbound file; raise ``MediaUnavailable``."""
+        raise NotImplementedError
+
+    # -- outbound ------------------------------------------------------------
+
+    def send(self, outbound: Outbound) -> str | None:
+        """Deliver one message; answer the provider's id or raise ``DeliveryError``."""
+        raise NotImplementedError
+
+
+def check_hmac_signature(header_value: str | None, secret: str, raw: bytes) -> None:
+    """``sha256=<hex>`` of the raw body, compared in constant time."""
+    if not header_value:
+        raise WebhookRejected(401, "signature missing")
+    expected = "sha256=" + hmac.new((secret or "").encode(), raw, hashlib.sha256).hexdigest()
+    if not secret or not hmac.compare_digest(header_value.strip().lower().encode(), expected.encode()):
+        raise WebhookRejected(403, "signature does not match")
+
+
+def check_shared_secret(given: str | None, expected: str | None) -> None:
+    if not given:
+        raise WebhookRejected(401, "secret missing")
+    if not expected or not hmac.compare_digest(str(given).encode(), str(expected).encode()):
+        raise WebhookRejected(403, "secret does not match")
+
+
+def sign(secret: str, raw: bytes) -> str:
+    return "sha256=" + hmac.new((secret or "").encode(), raw, hashlib.sha256).hexdigest()
+
+
+def backoff_delay(attempts: int, base_seconds: float, cap_seconds: float = 3600) -> float:
+    """Exponential backoff: base, 2×base, 4×base… after the 1st, 2nd, 3rd failure, capped."""
+    return min(cap_seconds, base_seconds * 2 ** max(0, attempts - 1))

@@ -1,0 +1,89 @@
+"""Generic webhooks (SPEC §8): any gateway that can POST JSON.
+
+In: ``{"id", "from", "name", "text", "timestamp", "media": {"url", "mime_type",
+"filename"}}`` or ``{"type": "status", "id", "status"}`` (one object or a list),
+signed ``X-Signature-256: sha256=<hex HMAC of the body>`` with the connection secret.
+Out: ``{"id", "to", "text", "media"}`` POSTed, signed the same way, to the
+connection's ``outbound_url``; the answer's ``id`` becomes the external id. Our
+``id`` (also sent as ``Idempotency-Key``) lets the gateway drop a repeated attempt,
+so retrying an attempt whose answer was lost cannot send twice.
+"""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from ..media import download
+from . import http
+from .base import (ChannelAdapter, DeliveryError, Fetched, Incoming, MediaRef, Outbound, StatusUpdate,
+                   WebhookRejected, check_hmac_signature, sign)
+from .parsing import as_text, parse_timestamp, unsupported
+from ..tickets.inbound import Inbound
+
+STATUS_MAP = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
+
+
+class GenericAdapter(ChannelAdapter):
+    kind = "generic"
+    idempotent = True
+
+    def authenticate(self, headers, raw: bytes) -> None:
+        check_hmac_signature(headers.get("X-Signature-256"), self.secret, raw)
+
+    def parse(self, payload) -> list[Incoming | StatusUpdate]:
+        items = payload if isinstance(payload, list) else [payload]
+        if not all(isinstance(item, dict) for item in items):
+            raise WebhookRejected(400, "expected a JSON object or a list of objects")
+        return [self._parse_one(item) for item in items if item]
+
+    def _parse_one(self, item: dict) -> Incoming | StatusUpdate:
+        kind = item.get("type") or "message"
+        if kind == "status":
+            status = STATUS_MAP.get(str(item.get("status", "")).lower())
+            if not item.get("id") or status is None:
+                raise WebhookRejected(400, "a status needs an id and one of sent/delivered/read/failed")
+            return StatusUpdate(external_id=as_text(item["id"]), status=status, error=as_text(item.get("error")))
+        sender = as_text(item.get("from"))
+        if not sender:
+            raise WebhookRejected(400, "a message needs 'from'")
+        inbound = Inbound(sender_id=sender, name=as_text(item.get("name")) or None,
+                          phone=sender if sender.lstrip("+").isdigit() else None,
+                          external_id=as_text(item.get("id")) or None,
+                          timestamp=parse_timestamp(item.get("timestamp")), body=as_text(item.get("text")))
+        if kind != "message":
+            inbound.kind, inbound.body = "system", unsupported(kind)
+            return Incoming(inbound)
+        media = item.get("media")
+        if isinstance(media, dict) and media.get("url"):
+            ref = {"url": as_text(media["url"])}
+            return Incoming(inbound, MediaRef(ref, as_text(media.get("mime_type")) or None,
+                                              as_text(media.get("filename")) or None))
+        if not inbound.body:
+            raise WebhookRejected(400, "a message needs 'text' or 'media'")
+        return Incoming(inbound)
+
+    def fetch_media(self, media: MediaRef) -> Fetched:
+        data, content_type = download(media.ref["url"])
+        return Fetched(data, media.mime or content_type, media.filename)
+
+    def send(self, outbound: Outbound) -> str | None:
+        url = self.settings.get("outbound_url")
+        if not url:
+            raise DeliveryError(_("The connection has no outbound URL."), permanent=True)
+        body = {"id": str(outbound.message_id), "to": outbound.to, "text": outbound.text}
+        if outbound.media_url:
+            body["media"] = {"url": outbound.media_url, "mime_type": outbound.media_mime,
+                             "filename": outbound.media_name}
+        raw = http.json_bytes(body)
+        headers = {"Content-Type": "application/json", "X-Signature-256": sign(self.secret, raw),
+                   "Idempotency-Key": f"atendimento-{outbound.message_id}"}
+        try:
+            response = http.request("POST", url, data=raw, headers=headers)
+        except http.TransportError as error:
+            raise DeliveryError(str(error)) from None
+        if not response.ok:
+            answer = response.json()
+            reason = answer.get("error") if isinstance(answer, dict) else None
+            message = f"HTTP {response.status}: {as_text(reason) or response.text(300)}"
+            raise DeliveryError(message, permanent=http.is_permanent(response.status))
+        answer = response.json()
+        return as_text(answer.get("id")) or None if isinstance(answer, dict) else None

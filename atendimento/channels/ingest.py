@@ -1,0 +1,233 @@
+"""What a parsed webhook becomes: customer messages, echoes of our own side, statuses.
+
+Customer messages go through ``receive_inbound`` (dedupe by external id, contact
+and ticket found or created race-safe). Files are fetched before the message is
+stored; a failed fetch keeps the message with a "media unavailable" marker and the
+provider's reference, retried later by ``retry_missing_media``. An echo (a message
+the business sent from outside the app) is stored as outgoing, or settles our own
+send whose answer was lost.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import case, select, update
+
+from .. import events
+from ..extensions import db
+from ..media import MediaUnavailable, discard, store
+from ..models import Connection, Message, Ticket, TicketEvent, utcnow
+from ..serializers import message_json, ticket_json
+from ..tickets.inbound import _active_ticket, _insert_ignoring_conflict, find_or_create_contact, receive_inbound
+from ..tickets.service import preview_of
+from ..tickets.statuses import apply_status, publish_message_updated
+from .base import Fetched, Incoming, MediaRef, StatusUpdate, backoff_delay
+from .registry import adapter_for
+
+
+def handle(connection: Connection, adapter, payload) -> dict:
+    """Apply every item of one webhook; answer counts for the response."""
+    counts = {"stored": 0, "duplicates": 0, "statuses": 0}
+    for item in adapter.parse(payload):
+        if isinstance(item, StatusUpdate):
+            changed = apply_status(connection.id, item.external_id, item.status, error=item.error,
+                                   reference=item.reference)
+            counts["statuses"] += changed is not None
+            continue
+        message = record_echo(connection, adapter, item) if item.from_me else receive(connection, adapter, item)
+        counts["stored" if message is not None else "duplicates"] += 1
+    return counts
+
+
+def _known(connection_id: int, external_id: str | None) -> bool:
+    return bool(external_id) and db.session.scalar(
+        select(Message.id).where(Message.connection_id == connection_id, Message.external_id == external_id)
+    ) is not None
+
+
+def _fetch(adapter, media: MediaRef, kind_hint: str) -> dict:
+    fetched = Fetched(media.data, media.mime, media.filename) if media.data else adapter.fetch_media(media)
+    return store(fetched.data, declared_mime=fetched.mime or media.mime, filename=fetched.filename or media.filename,
+                 kind_hint=kind_hint)
+
+
+def _attach_media(adapter, item: Incoming) -> tuple[dict | None, MediaUnavailable | None]:
+    """Fetch and store the item's file into ``item.inbound``; answer (stored, problem)."""
+    if item.media is None:
+        return None, None
+    db.session.commit()  # hold no transaction (nor SQLite's write lock) while downloading
+    try:
+        stored = _fetch(adapter, item.media, item.inbound.kind)
+    except MediaUnavailable as problem:
+        current_app.logger.warning("media of %s unavailable: %s", item.inbound.external_id, problem)
+        return None, problem
+    item.inbound.media = stored
+    item.inbound.kind = stored["kind"]
+    return stored, None
+
+
+def receive(connection: Connection, adapter, item: Incoming) -> Message | None:
+    """A customer's message; None when it was a redelivery."""
+    if item.media is not None and _known(connection.id, item.inbound.external_id):
+        return None  # a redelivered file is not downloaded again (receive_inbound dedupes the rest)
+    stored, problem = _attach_media(adapter, item)
+    message = receive_inbound(connection, item.inbound)
+    if message is None:
+        discard(stored and stored["path"])
+        return None
+    if problem is not None:
+        _mark_media_missing(message.id, item, problem)
+    return message
+
+
+def _mark_media_missing(message_id: int, item: Incoming, problem: MediaUnavailable) -> None:
+    retry = None
+    if not problem.permanent and item.media is not None:
+        retry = {"ref": item.media.ref, "mime": item.media.mime, "filename": item.media.filename,
+                 "kind": item.inbound.kind}
+    delay = backoff_delay(1, current_app.config["MEDIA_RETRY_BASE_S"])
+    db.session.execute(
+        update(Message).where(Message.id == message_id)
+        .values(error=_("media unavailable"), media_ref=retry, attempts=1,
+                next_attempt_at=utcnow() + timedelta(seconds=delay) if retry else None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    publish_message_updated(message_id)
+
+
+# -- echoes: what the business sent from outside the app ------------------------
+
+def record_echo(connection: Connection, adapter, item: Incoming) -> Message | None:
+    """Store a message sent from the business phone as outgoing, or settle our own send
+    it echoes. None when it was already known."""
+    inbound = item.inbound
+    if _known(connection.id, inbound.external_id):
+        return None
+    contact = find_or_create_contact(connection.channel, inbound.sender_id, None, inbound.phone)
+    settled = _settle_own_send(connection, contact.id, inbound)
+    if settled is not None:
+        return publish_message_updated(settled)
+    stored, problem = _attach_media(adapter, item)
+    ticket_id, created = _ticket_for_echo(contact, connection)
+    now = utcnow()
+    media = inbound.media or {}
+    message_id = _insert_ignoring_conflict(
+        Message, ["connection_id", "external_id"],
+        ticket_id=ticket_id, connection_id=connection.id, direction="out", kind=inbound.kind,
+        body=inbound.body or "", external_id=inbound.external_id, status="sent", author_id=None,
+        media_path=media.get("path"), media_mime=media.get("mime"), media_name=media.get("name"),
+        media_size=media.get("size"), created_at=inbound.timestamp or now, attempts=0, from_bot=False,
+    )
+    if message_id is None:
+        db.session.rollback()
+        discard(stored and stored["path"])
+        return None
+    db.session.execute(
+        update(Ticket).where(Ticket.id == ticket_id)
+        .values(last_message=preview_of(inbound.kind, inbound.body), last_message_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if created:
+        db.session.add(TicketEvent(ticket_id=ticket_id, kind="created", to_status="pending",
+                                   data={"contact_id": contact.id}))
+    db.session.commit()
+    if problem is not None:
+        _mark_media_missing(message_id, item, problem)
+    message, ticket = db.session.get(Message, message_id), db.session.get(Ticket, ticket_id)
+    db.session.refresh(ticket)
+    events.publish("ticket.created" if created else "ticket.updated", ticket_id=ticket_id,
+                   data=ticket_json(ticket) if created else {**ticket_json(ticket), "previous": None})
+    events.publish("message.created", ticket_id=ticket_id, data=message_json(message))
+    return message
+
+
+def _settle_own_send(connection: Connection, contact_id: int, inbound) -> int | None:
+    """Our send in flight (or whose answer was lost) that this echo reports: bind its id."""
+    candidate = db.session.scalar(
+        select(Message.id).join(Ticket, Message.ticket_id == Ticket.id)
+        .where(Ticket.contact_id == contact_id, Message.connection_id == connection.id,
+               Message.direction == "out", Message.status == "queued", Message.external_id.is_(None),
+               Message.sending_at.is_not(None), Message.kind == inbound.kind, Message.body == (inbound.body or ""))
+        .order_by(Message.id).limit(1)
+    )
+    if candidate is None:
+        return None
+    result = db.session.execute(
+        update(Message).where(Message.id == candidate, Message.external_id.is_(None))
+        .values(external_id=inbound.external_id, sending_at=None,
+                status=case((Message.status == "queued", "sent"), else_=Message.status))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return candidate if result.rowcount == 1 else None
+
+
+def _ticket_for_echo(contact, connection) -> tuple[int, bool]:
+    """The active ticket, else the latest one (a reply after closing stays in its history),
+    else a new one."""
+    latest = db.session.scalar(
+        select(Ticket.id).where(Ticket.contact_id == contact.id, Ticket.connection_id == connection.id)
+        .order_by((Ticket.status == "closed").asc(), Ticket.id.desc()).limit(1)
+    )
+    if latest is not None:
+        return latest, False
+    return _active_ticket(contact, connection)
+
+
+# -- retrying files that could not be fetched -----------------------------------
+
+def retry_missing_media(now=None, limit: int = 20) -> int:
+    """Fetch again the files of inbound messages marked unavailable; answer how many were tried."""
+    now = now or utcnow()
+    config = current_app.config
+    query = (select(Message.id).where(Message.media_ref.is_not(None), Message.next_attempt_at <= now)
+             .order_by(Message.next_attempt_at).limit(limit).with_for_update(skip_locked=True))
+    claimed = []
+    for message_id in db.session.scalars(query).all():
+        won = db.session.execute(
+            update(Message).where(Message.id == message_id, Message.media_ref.is_not(None),
+                                  Message.next_attempt_at <= now)
+            .values(attempts=Message.attempts + 1,
+                    next_attempt_at=now + timedelta(seconds=config["OUTBOX_LEASE_S"]))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won:
+            claimed.append(message_id)
+    db.session.commit()
+    for message_id in claimed:
+        _retry_one(message_id, now)
+    return len(claimed)
+
+
+def _retry_one(message_id: int, now) -> None:
+    config = current_app.config
+    message = db.session.get(Message, message_id)
+    saved = dict(message.media_ref or {})
+    media = MediaRef(saved.get("ref") or {}, saved.get("mime"), saved.get("filename"))
+    adapter = adapter_for(db.session.get(Connection, message.connection_id))
+    attempts, media_ref, kind = message.attempts, message.media_ref, message.kind
+    db.session.commit()  # hold no transaction (nor SQLite's write lock) while downloading
+    try:
+        stored = _fetch(adapter, media, saved.get("kind") or kind)
+    except MediaUnavailable as problem:
+        give_up = problem.permanent or attempts >= config["MEDIA_MAX_ATTEMPTS"]
+        delay = backoff_delay(attempts, config["MEDIA_RETRY_BASE_S"])
+        db.session.execute(
+            update(Message).where(Message.id == message_id)
+            .values(media_ref=None if give_up else media_ref,
+                    next_attempt_at=None if give_up else now + timedelta(seconds=delay))
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        return
+    db.session.execute(
+        update(Message).where(Message.id == message_id)
+        .values(media_path=stored["path"], media_mime=stored["mime"], media_name=stored["name"],
+                media_size=stored["size"], kind=stored["kind"], media_ref=None, error=None, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    publish_message_updated(message_id)

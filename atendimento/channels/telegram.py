@@ -1,0 +1,163 @@
+"""Telegram Bot API.
+
+In: ``Update`` objects; the ``X-Telegram-Bot-Api-Secret-Token`` header must equal the
+connection's secret (given to Telegram as ``secret_token`` in ``setWebhook``). Only
+private chats are a customer's conversation; groups and channels are acknowledged and
+ignored. Files come as ``file_id``: ``getFile`` gives a ``file_path`` fetched from
+``{base}/file/bot<token>/<file_path>``.
+
+Out: ``sendMessage``, ``sendPhoto``, ``sendDocument``, ``sendVoice`` (OGG/Opus audio),
+``sendAudio`` (other audio) and ``sendVideo``, files uploaded as multipart. Telegram
+has no idempotency key and no webhook for our own sends, so an attempt whose answer
+was lost is marked failed for the attendant to check, never resent on its own.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from flask_babel import gettext as _
+
+from ..media import MediaUnavailable, download
+from ..tickets.inbound import Inbound
+from . import http
+from .base import (ChannelAdapter, DeliveryError, Fetched, Incoming, MediaRef, Outbound, StatusUpdate,
+                   WebhookRejected, check_shared_secret)
+from .parsing import as_text, contact_body, location_body, parse_timestamp, unsupported
+
+# Message fields that describe the message rather than being its content.
+META_FIELDS = {
+    "message_id", "message_thread_id", "from", "sender_chat", "sender_boost_count", "sender_business_bot",
+    "date", "business_connection_id", "chat", "forward_origin", "forward_from", "forward_from_chat",
+    "forward_from_message_id", "forward_signature", "forward_sender_name", "forward_date", "is_topic_message",
+    "is_automatic_forward", "reply_to_message", "external_reply", "quote", "reply_to_story", "via_bot",
+    "edit_date", "has_protected_content", "is_from_offline", "media_group_id", "author_signature",
+    "entities", "caption", "caption_entities", "link_preview_options", "effect_id", "show_caption_above_media",
+    "has_media_spoiler", "reply_markup", "paid_star_count",
+}
+# Checked in this order: an animation also carries a ``document``.
+MEDIA_FIELDS = (("animation", "video"), ("photo", "image"), ("voice", "audio"), ("audio", "audio"),
+                ("video", "video"), ("video_note", "video"), ("sticker", "sticker"), ("document", "document"))
+DOWNLOAD_LIMIT = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
+
+
+class TelegramAdapter(ChannelAdapter):
+    kind = "telegram"
+    default_base_url = "https://api.telegram.org"
+
+    def authenticate(self, headers, raw: bytes) -> None:
+        check_shared_secret(headers.get("X-Telegram-Bot-Api-Secret-Token"), self.secret)
+
+    def parse(self, payload) -> list[Incoming | StatusUpdate]:
+        if not isinstance(payload, dict) or "update_id" not in payload:
+            raise WebhookRejected(400, "not a Telegram Update")
+        message = payload.get("message") or payload.get("business_message")
+        if not isinstance(message, dict):
+            return []  # edits, callbacks, membership changes: nothing to show
+        chat = message.get("chat") or {}
+        if chat.get("type") != "private" or chat.get("id") is None:
+            return []
+        return [self._message(message, chat)]
+
+    def _message(self, message: dict, chat: dict) -> Incoming:
+        chat_id = as_text(chat["id"])
+        sender = message.get("from") or {}
+        name = " ".join(p for p in (as_text(sender.get("first_name") or chat.get("first_name")),
+                                    as_text(sender.get("last_name") or chat.get("last_name"))) if p)
+        inbound = Inbound(sender_id=chat_id, name=name or as_text(sender.get("username")) or None,
+                          external_id=f"{chat_id}:{as_text(message.get('message_id'))}",
+                          timestamp=parse_timestamp(message.get("date")),
+                          body=as_text(message.get("text")) or as_text(message.get("caption")))
+        if "text" in message:
+            return Incoming(inbound)
+        for field, kind in MEDIA_FIELDS:
+            content = message.get(field)
+            if field == "photo" and isinstance(content, list) and content:
+                content = max(content, key=lambda size: (size.get("file_size") or 0,
+                                                         (size.get("width") or 0) * (size.get("height") or 0)))
+            if isinstance(content, dict) and content.get("file_id"):
+                inbound.kind = kind
+                mime = as_text(content.get("mime_type")) or ("audio/ogg" if field == "voice" else None)
+                return Incoming(inbound, MediaRef({"file_id": as_text(content["file_id"])}, mime,
+                                                  as_text(content.get("file_name")) or None))
+        if isinstance(message.get("location"), dict):
+            place = message.get("venue") or {}
+            location = message["location"]
+            inbound.kind = "location"
+            inbound.body = location_body(location.get("latitude"), location.get("longitude"),
+                                         place.get("title"), place.get("address"))
+        elif isinstance(message.get("contact"), dict):
+            contact = message["contact"]
+            full_name = " ".join(p for p in (as_text(contact.get("first_name")),
+                                             as_text(contact.get("last_name"))) if p)
+            inbound.body = contact_body(full_name, [as_text(contact.get("phone_number"))])
+        else:
+            kind = next((key for key in message if key not in META_FIELDS), "?")
+            inbound.kind, inbound.body = "system", unsupported(kind)
+        return Incoming(inbound)
+
+    def _method_url(self, method: str) -> str:
+        token = self.settings.get("bot_token")
+        if not token:
+            raise DeliveryError(_("The connection has no bot token."), permanent=True)
+        return f"{self.base_url}/bot{token}/{method}"
+
+    def fetch_media(self, media: MediaRef) -> Fetched:
+        try:
+            response = http.request("GET", self._method_url("getFile") + "?file_id=" + quote(media.ref["file_id"]))
+        except (http.TransportError, DeliveryError) as error:
+            raise MediaUnavailable(str(error)) from None
+        answer = response.json()
+        result = answer.get("result") if isinstance(answer, dict) and answer.get("ok") else None
+        if not isinstance(result, dict) or not result.get("file_path"):
+            description = answer.get("description") if isinstance(answer, dict) else response.text(200)
+            # "file is too big" will not change with time
+            raise MediaUnavailable(f"getFile: {description}", permanent="too big" in str(description))
+        if (result.get("file_size") or 0) > DOWNLOAD_LIMIT:
+            raise MediaUnavailable("file too big for the Bot API", permanent=True)
+        token = self.settings.get("bot_token", "")
+        data, content_type = download(f"{self.base_url}/file/bot{token}/{result['file_path']}")
+        filename = media.filename or as_text(result["file_path"]).rsplit("/", 1)[-1]
+        return Fetched(data, media.mime or content_type, filename)
+
+    def send(self, outbound: Outbound) -> str | None:
+        chat_id = outbound.to
+        if outbound.kind == "text" or not outbound.media_path:
+            answer = self._call("sendMessage", json_body={"chat_id": chat_id, "text": outbound.text})
+        else:
+            method, field = self._method_for(outbound)
+            content = Path(outbound.media_path).read_bytes()
+            fields = {"chat_id": chat_id, "caption": outbound.text or None}
+            answer = self._call(method, fields=fields,
+                                files={field: (outbound.media_name, outbound.media_mime, content)})
+        result = answer.get("result") if isinstance(answer, dict) else None
+        if not isinstance(result, dict) or result.get("message_id") is None:
+            raise DeliveryError(_("Telegram answered without a message id."))
+        return f"{chat_id}:{result['message_id']}"
+
+    @staticmethod
+    def _method_for(outbound: Outbound) -> tuple[str, str]:
+        if outbound.kind == "image":
+            return "sendPhoto", "photo"
+        if outbound.kind == "video":
+            return "sendVideo", "video"
+        if outbound.kind == "audio":
+            voice = (outbound.media_mime or "").startswith("audio/ogg")
+            return ("sendVoice", "voice") if voice else ("sendAudio", "audio")
+        return "sendDocument", "document"
+
+    def _call(self, method: str, *, json_body=None, fields=None, files=None):
+        url = self._method_url(method)
+        try:
+            if files:
+                response = http.post_multipart(url, fields, files, timeout=120)
+            else:
+                response = http.request("POST", url, json_body=json_body)
+        except http.TransportError as error:
+            raise DeliveryError(str(error)) from None
+        answer = response.json()
+        if response.ok and isinstance(answer, dict) and answer.get("ok"):
+            return answer
+        description = answer.get("description") if isinstance(answer, dict) else response.text(300)
+        status = answer.get("error_code", response.status) if isinstance(answer, dict) else response.status
+        raise DeliveryError(f"{description} ({status})", permanent=http.is_permanent(int(status or 0)))

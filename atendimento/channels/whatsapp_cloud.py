@@ -1,0 +1,202 @@
+"""WhatsApp Cloud API (Meta).
+
+In: the ``GET`` verification challenge (``hub.mode``, ``hub.verify_token``,
+``hub.challenge``); ``POST`` of ``whatsapp_business_account`` objects checked with
+``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body with the app secret, kept as the
+connection's secret). ``entry[].changes[].value`` carries ``messages`` and ``statuses``.
+Media come as ids: ``GET {base}/{media_id}`` (bearer token) gives a short-lived URL,
+fetched with the same token.
+
+Out: ``POST {base}/{phone_number_id}/messages``; files are uploaded first to
+``{base}/{phone_number_id}/media``. Meta has no idempotency key, so every send
+carries ``biz_opaque_callback_data`` with our message id: Meta echoes it in the
+status webhooks, which settles an attempt whose answer we never saw.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask_babel import gettext as _
+
+from ..media import MediaUnavailable, download
+from ..tickets.inbound import Inbound
+from . import http
+from .base import (ChannelAdapter, DeliveryError, Fetched, Incoming, MediaRef, Outbound, StatusUpdate,
+                   WebhookRejected, check_hmac_signature, check_shared_secret)
+from .parsing import as_text, contact_body, location_body, parse_timestamp, unsupported
+
+MEDIA_TYPES = {"image": "image", "audio": "audio", "video": "video", "document": "document", "sticker": "sticker"}
+STATUS_MAP = {"sent": "sent", "delivered": "delivered", "read": "read", "played": "read", "failed": "failed"}
+REFERENCE_PREFIX = "atendimento:"
+# Meta error codes that mean "not now" rather than "never" (throttling, temporary faults).
+RETRYABLE_CODES = {1, 2, 4, 17, 341, 80007, 130429, 131000, 131016, 131048, 131056, 133004}
+
+
+class WhatsAppCloudAdapter(ChannelAdapter):
+    kind = "whatsapp_cloud"
+    default_base_url = "https://graph.facebook.com/v21.0"
+    reconciles_by_webhook = True
+
+    # -- inbound -------------------------------------------------------------
+
+    def challenge(self, args) -> str:
+        if args.get("hub.mode") != "subscribe":
+            raise WebhookRejected(400, "hub.mode must be subscribe")
+        check_shared_secret(args.get("hub.verify_token"), self.settings.get("verify_token"))
+        return args.get("hub.challenge", "")
+
+    def authenticate(self, headers, raw: bytes) -> None:
+        check_hmac_signature(headers.get("X-Hub-Signature-256"), self.secret, raw)
+
+    def parse(self, payload) -> list[Incoming | StatusUpdate]:
+        if not isinstance(payload, dict) or not isinstance(payload.get("entry", []), list):
+            raise WebhookRejected(400, "not a WhatsApp Business Account notification")
+        items = []
+        own_number = as_text(self.settings.get("phone_number_id"))
+        for entry in payload.get("entry") or []:
+            for change in (entry or {}).get("changes") or []:
+                value = (change or {}).get("value") or {}
+                if change.get("field") != "messages" or not isinstance(value, dict):
+                    continue
+                number = as_text((value.get("metadata") or {}).get("phone_number_id"))
+                if own_number and number and number != own_number:
+                    continue  # another number of the same Meta app: not this connection's
+                names = {as_text(c.get("wa_id")): as_text((c.get("profile") or {}).get("name"))
+                         for c in value.get("contacts") or [] if isinstance(c, dict)}
+                items += [self._message(m, names) for m in value.get("messages") or [] if isinstance(m, dict)]
+                items += [s for s in map(self._status, value.get("statuses") or []) if s is not None]
+        return items
+
+    def _message(self, msg: dict, names: dict) -> Incoming:
+        sender = as_text(msg.get("from"))
+        if not sender:
+            raise WebhookRejected(400, "message without 'from'")
+        kind = as_text(msg.get("type"))
+        inbound = Inbound(sender_id=sender, phone=sender, name=names.get(sender) or None,
+                          external_id=as_text(msg.get("id")) or None, timestamp=parse_timestamp(msg.get("timestamp")))
+        content = msg.get(kind) if isinstance(msg.get(kind), dict) else {}
+        if kind == "text":
+            inbound.body = as_text(content.get("body"))
+        elif kind in MEDIA_TYPES and content.get("id"):
+            inbound.kind, inbound.body = MEDIA_TYPES[kind], as_text(content.get("caption"))
+            ref = {"id": as_text(content["id"])}
+            return Incoming(inbound, MediaRef(ref, as_text(content.get("mime_type")) or None,
+                                              as_text(content.get("filename")) or None))
+        elif kind == "location":
+            inbound.kind = "location"
+            inbound.body = location_body(content.get("latitude"), content.get("longitude"),
+                                         content.get("name"), content.get("address"))
+        elif kind == "contacts":
+            inbound.body = "\n".join(
+                contact_body((c.get("name") or {}).get("formatted_name"),
+                             [as_text(p.get("phone")) for p in c.get("phones") or []])
+                for c in msg.get("contacts") or [] if isinstance(c, dict))
+        elif kind == "interactive" and content.get("type") in ("list_reply", "button_reply"):
+            reply = content.get(content["type"]) or {}
+            inbound.body = as_text(reply.get("title")) or as_text(reply.get("id"))
+        elif kind == "button":
+            inbound.body = as_text(content.get("text")) or as_text(content.get("payload"))
+        elif kind == "system":
+            inbound.kind, inbound.body = "system", as_text(content.get("body")) or unsupported(kind)
+        else:
+            detail = content.get("type") if kind == "interactive" else None
+            inbound.kind, inbound.body = "system", unsupported(f"{kind}/{detail}" if detail else kind)
+        if not inbound.body:
+            inbound.kind, inbound.body = "system", unsupported(kind)
+        return Incoming(inbound)
+
+    def _status(self, status) -> StatusUpdate | None:
+        if not isinstance(status, dict):
+            return None
+        mapped = STATUS_MAP.get(as_text(status.get("status")))
+        if mapped is None or not status.get("id"):
+            return None
+        error = None
+        if mapped == "failed":
+            errors = [e for e in status.get("errors") or [] if isinstance(e, dict)]
+            error = describe_error(errors[0]) if errors else _("Failed on WhatsApp.")
+        reference = as_text(status.get("biz_opaque_callback_data"))
+        ours = reference[len(REFERENCE_PREFIX):] if reference.startswith(REFERENCE_PREFIX) else ""
+        return StatusUpdate(external_id=as_text(status["id"]), status=mapped, error=error,
+                            reference=int(ours) if ours.isdigit() else None)
+
+    def fetch_media(self, media: MediaRef) -> Fetched:
+        auth = self._auth()
+        try:
+            response = http.request("GET", f"{self.base_url}/{media.ref['id']}", headers=auth)
+        except http.TransportError as error:
+            raise MediaUnavailable(str(error)) from None
+        info = response.json() if response.ok else None
+        if not isinstance(info, dict) or not info.get("url"):
+            raise MediaUnavailable(f"media {media.ref['id']}: HTTP {response.status} {response.text(200)}")
+        data, content_type = download(info["url"], headers=auth)
+        return Fetched(data, info.get("mime_type") or media.mime or content_type, media.filename)
+
+    # -- outbound ------------------------------------------------------------
+
+    def _auth(self) -> dict:
+        return {"Authorization": f"Bearer {self.settings.get('access_token', '')}"}
+
+    def _number_url(self, path: str) -> str:
+        number = self.settings.get("phone_number_id")
+        if not number or not self.settings.get("access_token"):
+            raise DeliveryError(_("The connection has no phone number ID or access token."), permanent=True)
+        return f"{self.base_url}/{number}/{path}"
+
+    def send(self, outbound: Outbound) -> str | None:
+        body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": outbound.to,
+                "biz_opaque_callback_data": f"{REFERENCE_PREFIX}{outbound.message_id}"}
+        if outbound.kind == "text" or not outbound.media_path:
+            body.update(type="text", text={"preview_url": False, "body": outbound.text})
+        else:
+            wa_type = outbound.kind if outbound.kind in ("image", "audio", "video", "document") else "document"
+            media = {"id": self._upload(outbound)}
+            if outbound.text and wa_type != "audio":  # audio takes no caption
+                media["caption"] = outbound.text
+            if wa_type == "document":
+                media["filename"] = outbound.media_name
+            body.update(type=wa_type, **{wa_type: media})
+        answer = self._call("POST", self._number_url("messages"), json_body=body)
+        messages = answer.get("messages") if isinstance(answer, dict) else None
+        if not messages or not isinstance(messages[0], dict) or not messages[0].get("id"):
+            raise DeliveryError(_("WhatsApp answered without a message id."))
+        return as_text(messages[0]["id"])
+
+    def _upload(self, outbound: Outbound) -> str:
+        content = Path(outbound.media_path).read_bytes()
+        body, content_type = http.multipart(
+            {"messaging_product": "whatsapp", "type": outbound.media_mime},
+            {"file": (outbound.media_name, outbound.media_mime, content)},
+        )
+        answer = self._call("POST", self._number_url("media"), data=body, content_type=content_type)
+        if not isinstance(answer, dict) or not answer.get("id"):
+            raise DeliveryError(_("WhatsApp did not accept the file."))
+        return as_text(answer["id"])
+
+    def _call(self, method: str, url: str, *, json_body=None, data=None, content_type=None):
+        headers = self._auth()
+        if content_type:
+            headers["Content-Type"] = content_type
+        try:
+            response = http.request(method, url, json_body=json_body, data=data, headers=headers)
+        except http.TransportError as error:
+            raise DeliveryError(str(error)) from None
+        answer = response.json()
+        if response.ok:
+            return answer
+        error = answer.get("error") if isinstance(answer, dict) else None
+        if isinstance(error, dict):
+            code = error.get("code")
+            permanent = http.is_permanent(response.status) and code not in RETRYABLE_CODES
+            raise DeliveryError(describe_error(error), permanent=permanent)
+        raise DeliveryError(f"HTTP {response.status}: {response.text(300)}",
+                            permanent=http.is_permanent(response.status))
+
+
+def describe_error(error: dict) -> str:
+    """Meta's error as the attendant reads it: title, details, code."""
+    title = as_text(error.get("title")) or as_text(error.get("message")) or _("Error")
+    details = as_text((error.get("error_data") or {}).get("details")) if isinstance(error.get("error_data"), dict) else ""
+    code = as_text(error.get("code"))
+    text = f"{title}: {details}" if details and details != title else title
+    return f"{text} ({code})" if code else text

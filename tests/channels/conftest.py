@@ -1,0 +1,1 @@
+from .helpers import provider, published  # noqa: F401  (fixtures)
