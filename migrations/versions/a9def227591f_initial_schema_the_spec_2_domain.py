@@ -1,8 +1,8 @@
-"""ticket core: the SPEC 2 domain
+"""initial schema: the SPEC 2 domain
 
-Revision ID: 85663c8ef89d
+Revision ID: a9def227591f
 Revises: 
-Create Date: 2026-11-25 19:14:54.138882
+Create Date: 2026-11-25 20:21:06.501523
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '85663c8ef89d'
+revision = 'a9def227591f'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -200,6 +200,8 @@ def upgrade():
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sending_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('media_ref', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('quoted_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("direction IN ('in', 'out')", name=op.f('ck_messages_direction')),
