@@ -47,10 +47,21 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(tickets_bp)
+    from .admin import bp as admin_bp
+    from .profile import bp as profile_bp
+
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(profile_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # bearer tokens only: no cookie, nothing to forge
     register_web(app)
     register_cli(app)
+    from . import realtime
+
+    realtime.init_app(app)  # the broker, its domain-event listener and GET /stream
+    from . import channels
+
+    channels.init_app(app)  # webhooks in, resend, the outbox worker
     return app
 
 

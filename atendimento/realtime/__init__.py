@@ -1,0 +1,88 @@
+"""Realtime: domain events reach every browser that may see them (SPEC §7).
+
+``init_app`` picks the broker (Redis when ``REDIS_URL`` is set, else in-process),
+listens to the services' domain events and registers ``GET /stream``.
+
+Settings (app config, with defaults): ``REALTIME_HEARTBEAT_S`` (15),
+``REALTIME_RETRY_MS`` (3000), ``REALTIME_QUEUE_SIZE`` (events a stream may fall
+behind before it is closed, 512), ``REALTIME_LOG_SIZE`` (events kept for resume,
+10000), ``REALTIME_KEY_PREFIX`` ("atendimento:realtime").
+"""
+from __future__ import annotations
+
+import logging
+
+import click
+from flask import Blueprint
+
+from ..events import domain_event
+from ..extensions import db
+from .audience import track_viewer_changes
+from .broker import Broker, InProcessBroker
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("realtime", __name__, cli_group=None)
+
+DEFAULTS = {
+    "REALTIME_HEARTBEAT_S": 15.0,
+    "REALTIME_RETRY_MS": 3000,
+    "REALTIME_QUEUE_SIZE": 512,
+    "REALTIME_LOG_SIZE": 10000,
+    "REALTIME_KEY_PREFIX": "atendimento:realtime",
+}
+
+
+def init_app(app) -> Broker:
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    if app.config.get("REDIS_URL"):
+        from .redis_broker import RedisBroker
+
+        broker = RedisBroker(app)
+    else:
+        broker = InProcessBroker(app)
+    app.extensions["realtime"] = broker
+
+    def relay(sender, name, ticket_id, data):
+        _relay(broker, name, ticket_id, data)
+
+    broker.listener = relay  # blinker holds receivers weakly: the broker (held by the app) keeps it alive
+    domain_event.connect(relay, sender=app)
+    track_viewer_changes()
+    app.register_blueprint(bp)
+    return broker
+
+
+def _relay(broker: Broker, name: str, ticket_id: int, data: dict) -> None:
+    """Hand a committed domain event to the broker, with who may see its ticket."""
+    data = dict(data)
+    previous = data.pop("previous", None)
+    if name.startswith("ticket."):
+        ticket = {"sector_id": data.get("sector_id"), "user_id": data.get("user_id")}
+    else:
+        ticket = _ticket_state(ticket_id)
+    try:
+        broker.publish(name, ticket_id, ticket=ticket, previous=previous, data=data)
+    except Exception:  # noqa: BLE001 - the move is committed; a broker failure must not turn it into an error
+        log.exception("realtime: could not publish %s for ticket %s", name, ticket_id)
+
+
+def _ticket_state(ticket_id: int) -> dict | None:
+    from ..models import Ticket
+
+    ticket = db.session.get(Ticket, ticket_id)  # usually already in the session's identity map
+    return None if ticket is None else {"sector_id": ticket.sector_id, "user_id": ticket.user_id}
+
+
+@bp.cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve_command(host, port):
+    """Serve pages and streams on gevent (development, single host)."""
+    from ..serve import exec_patched
+
+    exec_patched(["--host", host, "--port", str(port)])
+
+
+from . import stream  # noqa: E402,F401  (registers the routes on bp)
