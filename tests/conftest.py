@@ -95,6 +95,7 @@ def app(backend, tmp_path, request):
         else:
             truncate_all()
         yield app
+        app.extensions["realtime"].close()
         db.session.remove()
         if backend == "postgresql":
             truncate_all()

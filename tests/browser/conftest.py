@@ -39,6 +39,7 @@ def live_app(backend, tmp_path, request):
             truncate_all()
         db.session.remove()
     yield app
+    app.extensions["realtime"].close()  # its heartbeat (and Redis subscriber) threads
     with app.app_context():
         if backend == "postgresql":
             truncate_all()
