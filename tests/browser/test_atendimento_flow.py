@@ -43,6 +43,9 @@ def test_attendant_peeks_accepts_answers_closes_and_reopens(live_app, live_serve
     expect(page.locator("#tab-closed")).to_contain_text("Finalizados")
     expect(page.locator("#count-pending")).to_have_text("2")
     expect(page.locator("#count-open")).to_have_text("0")
+    for tab in ("pending", "open", "closed"):  # whole names at 1366x768, never cut with an ellipsis
+        label = page.locator(f"#tab-{tab} .tab-label")
+        assert label.evaluate("e => e.scrollWidth <= e.clientWidth"), label.inner_text()
     expect(row.locator(".unread-badge")).to_have_text("2")
 
     # Espiar: read-only, the ticket stays waiting with its unread count.
