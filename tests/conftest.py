@@ -3,6 +3,7 @@ PostgreSQL + Redis. PostgreSQL and Redis being unreachable is an error, never a 
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -86,21 +87,28 @@ def backend(request):
     return request.param
 
 
-@pytest.fixture
-def app(backend, tmp_path, request):
-    app = create_app(make_overrides(backend, tmp_path, request))
+@contextmanager
+def running_app(backend: str, overrides: dict):
+    """An app on an empty schema of ``backend``, inside its app context; cleaned up after."""
+    app = create_app(overrides)
     with app.app_context():
         if backend == "sqlite":
             db.create_all()
         else:
             truncate_all()
         yield app
-        app.extensions["realtime"].close()
+        app.extensions["realtime"].close()  # its heartbeat (and Redis subscriber) threads
         db.session.remove()
         if backend == "postgresql":
             truncate_all()
             db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(backend, tmp_path, request):
+    with running_app(backend, make_overrides(backend, tmp_path, request)) as app:
+        yield app
 
 
 @pytest.fixture

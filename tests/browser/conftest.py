@@ -5,10 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import sync_playwright
 
-from atendimento import create_app
-from atendimento.extensions import db
-
-from ..conftest import make_overrides, truncate_all
+from ..conftest import make_overrides, running_app
 from .server import LiveServer, launch_chromium
 
 
@@ -31,20 +28,8 @@ def live_app(backend, tmp_path, request):
     overrides = make_overrides(backend, tmp_path, request)
     overrides.pop("SERVER_NAME", None)
     overrides["WTF_CSRF_ENABLED"] = True
-    app = create_app(overrides)
-    with app.app_context():
-        if backend == "sqlite":
-            db.create_all()
-        else:
-            truncate_all()
-        db.session.remove()
-    yield app
-    app.extensions["realtime"].close()  # its heartbeat (and Redis subscriber) threads
-    with app.app_context():
-        if backend == "postgresql":
-            truncate_all()
-        db.session.remove()
-        db.engine.dispose()
+    with running_app(backend, overrides) as app:
+        yield app
 
 
 @pytest.fixture

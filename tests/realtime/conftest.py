@@ -13,10 +13,7 @@ import pytest
 import redis
 from flask import g
 
-from atendimento import create_app
-from atendimento.extensions import db
-
-from ..conftest import REDIS_URL, make_overrides, truncate_all
+from ..conftest import REDIS_URL, make_overrides, running_app
 
 HEARTBEAT_S = 0.05
 LOG_SIZE = 50
@@ -32,20 +29,10 @@ def realtime_overrides():
 @pytest.fixture
 def app(backend, tmp_path, request, realtime_overrides):
     prefix = f"atendimento-test:{uuid.uuid4().hex[:12]}"
-    app = create_app({**make_overrides(backend, tmp_path, request), "REALTIME_HEARTBEAT_S": HEARTBEAT_S,
-                      "REALTIME_LOG_SIZE": LOG_SIZE, "REALTIME_KEY_PREFIX": prefix, **realtime_overrides})
-    with app.app_context():
-        if backend == "sqlite":
-            db.create_all()
-        else:
-            truncate_all()
+    overrides = {**make_overrides(backend, tmp_path, request), "REALTIME_HEARTBEAT_S": HEARTBEAT_S,
+                 "REALTIME_LOG_SIZE": LOG_SIZE, "REALTIME_KEY_PREFIX": prefix, **realtime_overrides}
+    with running_app(backend, overrides) as app:
         yield app
-        app.extensions["realtime"].close()
-        db.session.remove()
-        if backend == "postgresql":
-            truncate_all()
-            db.session.remove()
-        db.engine.dispose()
     if backend == "postgresql" and "REDIS_URL" not in realtime_overrides:
         client = redis.Redis.from_url(REDIS_URL)
         keys = list(client.scan_iter(f"{prefix}:*"))
