@@ -77,7 +77,7 @@ def _conversation_context(ticket) -> dict:
             select(Connection).where(Connection.enabled.is_(True), Connection.id != ticket.connection_id)
             .order_by(Connection.name)) if c.channel == channel],
         tags=db.session.scalars(select(Tag).order_by(Tag.name)).all(),
-        can_answer=ticket.status == "open" and (current_user.is_admin or ticket.user_id == current_user.id),
+        can_answer=ticket.status == "open" and service.handles(ticket, current_user),
     )
 
 

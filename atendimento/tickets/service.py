@@ -72,9 +72,13 @@ def status_label(status: str) -> str:
     return {"pending": _("waiting"), "open": _("being handled"), "closed": _("closed")}.get(status, status)
 
 
+def handles(ticket: Ticket, actor: User) -> bool:
+    """On an open ticket only its assignee or an admin acts (and answers)."""
+    return ticket.status != "open" or actor.is_admin or ticket.user_id == actor.id
+
+
 def _require_handler(ticket: Ticket, actor: User) -> None:
-    """On an open ticket only its assignee or an admin acts."""
-    if ticket.status == "open" and not (actor.is_admin or ticket.user_id == actor.id):
+    if not handles(ticket, actor):
         raise Forbidden(_("Only %(name)s or an admin can do this while the ticket is being handled.",
                           name=_holder_name(ticket)))
 
