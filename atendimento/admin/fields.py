@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from ..errors import InvalidInput
 from ..extensions import db
-from ..tickets.visibility import as_id
+from ..ids import parse_id as as_int  # noqa: F401  (the name the admin modules use)
 
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 LANGUAGES = ("pt_BR", "en")
@@ -188,13 +188,3 @@ class Fields:
         if self.errors:
             raise InvalidInput(_("Please correct the highlighted fields."), fields=self.errors)
         return self.values
-
-
-def as_int(value) -> int | None:
-    """An id from a URL or a form; None when it is not one."""
-    if isinstance(value, bool):
-        return None
-    try:
-        return as_id(value)
-    except (TypeError, ValueError):
-        return None

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 
 from ..errors import NotFound, TooManyAttempts, Unauthorized
 from ..extensions import db
+from ..ids import parse_id
 from ..models import ApiToken, LoginFailure, User, utcnow
 
 
@@ -53,18 +54,10 @@ def user_for_token(raw: str) -> User | None:
 
 
 def revoke_token(user: User, token_id) -> ApiToken:
-    token = db.session.scalar(select(ApiToken).where(ApiToken.id == _as_int(token_id), ApiToken.user_id == user.id))
+    token = db.session.scalar(select(ApiToken).where(ApiToken.id == (parse_id(token_id) or 0), ApiToken.user_id == user.id))
     if token is None:
         raise NotFound(_("Token not found."))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.commit()
     return token
-
-
-def _as_int(value):
-    try:
-        number = int(value)
-        return number if 0 < number < 2**31 else -1  # an INTEGER column: larger ids exist nowhere
-    except (TypeError, ValueError):
-        return -1

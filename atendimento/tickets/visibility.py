@@ -7,19 +7,8 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 
 from ..errors import NotFound
 from ..extensions import db
+from ..ids import as_id, parse_id  # noqa: F401  (as_id is imported from here too)
 from ..models import Contact, Message, Ticket, User, user_sectors
-
-MAX_ID = 2**31 - 1  # what an INTEGER primary key holds on PostgreSQL (and a sane bound on SQLite)
-
-
-def as_id(value) -> int:
-    """An id from a URL, form or JSON body; ValueError unless it could name a row,
-    so a huge number is "not found" instead of a database error."""
-    number = int(value)
-    if not 0 < number <= MAX_ID:
-        raise ValueError(value)
-    return number
-
 
 def ticket_visible_clause(user: User, sector_ids=None) -> ColumnElement[bool]:
     """The WHERE clause on ``Ticket`` for what ``user`` may see.
@@ -43,19 +32,23 @@ def visible_tickets(user: User):
     return select(Ticket).where(ticket_visible_clause(user))
 
 
-def get_visible_ticket(user: User, ticket_id, *, for_update: bool = False) -> Ticket:
-    """The ticket, or ``NotFound`` whether it is missing or simply not the user's to see."""
-    try:
-        ticket_id = as_id(ticket_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    query = visible_tickets(user).where(Ticket.id == ticket_id)
-    if for_update:
-        query = query.with_for_update()
-    ticket = db.session.scalar(query)
-    if ticket is None:
+def _id_or_404(value) -> int:
+    ident = parse_id(value)
+    if ident is None:
         raise NotFound()
-    return ticket
+    return ident
+
+
+def _one_or_404(query):
+    row = db.session.scalar(query)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def get_visible_ticket(user: User, ticket_id) -> Ticket:
+    """The ticket, or ``NotFound`` whether it is missing or simply not the user's to see."""
+    return _one_or_404(visible_tickets(user).where(Ticket.id == _id_or_404(ticket_id)))
 
 
 def visible_messages(user: User):
@@ -63,28 +56,14 @@ def visible_messages(user: User):
 
 
 def get_visible_message(user: User, message_id) -> Message:
-    try:
-        message_id = as_id(message_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    message = db.session.scalar(visible_messages(user).where(Message.id == message_id))
-    if message is None:
-        raise NotFound()
-    return message
+    return _one_or_404(visible_messages(user).where(Message.id == _id_or_404(message_id)))
 
 
 def get_visible_contact(user: User, contact_id) -> Contact:
     """A contact is visible when at least one of its tickets is."""
-    try:
-        contact_id = as_id(contact_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    query = select(Contact).where(Contact.id == contact_id)
+    query = select(Contact).where(Contact.id == _id_or_404(contact_id))
     if not user.is_admin:
         query = query.where(
             select(Ticket.id).where(Ticket.contact_id == Contact.id, ticket_visible_clause(user)).exists()
         )
-    contact = db.session.scalar(query)
-    if contact is None:
-        raise NotFound()
-    return contact
+    return _one_or_404(query)
