@@ -201,10 +201,17 @@ class Connection(db.Model):
     greeting: Mapped[str] = mapped_column(Text, default="")
     farewell: Mapped[str] = mapped_column(Text, default="")
     rerun_bot_on_new_ticket: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The tree that answers first when ``flow`` is ``chatbot``.
+    chatbot_id: Mapped[int | None] = mapped_column(ForeignKey("chatbots.id", ondelete="SET NULL"), index=True)
+    # Menu and chatbot: invalid answers tolerated before humans take over, and how long
+    # the bot waits for an answer (0 = forever) before handing the ticket to humans.
+    bot_max_invalid: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    bot_timeout_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sectors: Mapped[list[Sector]] = relationship(secondary=connection_sectors, order_by="Sector.position")
+    chatbot: Mapped[Chatbot | None] = relationship()
 
     @property
     def channel(self) -> str:
@@ -279,7 +286,15 @@ class Ticket(db.Model):
     sector_id: Mapped[int | None] = mapped_column(ForeignKey("sectors.id", ondelete="SET NULL"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     status: Mapped[str] = mapped_column(String(10), default="pending")
+    # While a menu or chatbot handles the ticket: ``bot_mode`` is ``menu``/``chatbot``
+    # (None = humans), ``bot_state`` where it stands (node, invalid answers), ``bot_turn``
+    # a counter every bot step and every human move bumps, so two concurrent answers
+    # (or an answer racing an accept) cannot both act, and ``bot_expires_at`` when an
+    # unanswered bot hands the ticket to humans.
+    bot_mode: Mapped[str | None] = mapped_column(String(10))
     bot_state: Mapped[dict | None] = mapped_column(JSON)
+    bot_turn: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bot_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     unread: Mapped[int] = mapped_column(Integer, default=0)
     last_message: Mapped[str] = mapped_column(String(255), default="")
     last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -329,12 +344,85 @@ class Message(db.Model):
     sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Inbound media not downloaded yet: the provider's reference, kept for the retries.
     media_ref: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    # How a channel with native menus renders this message (interactive list, buttons,
+    # reply keyboard): {"menu": {"text", "button", "options": [{"id", "title"}]}} or
+    # {"remove_keyboard": true}. The body always holds the plain-text version.
+    meta: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     quoted_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     ticket: Mapped[Ticket] = relationship()
     author: Mapped[User | None] = relationship()
     quoted: Mapped[Message | None] = relationship(remote_side=[id])
+
+
+class Chatbot(db.Model):
+    """A tree of messages and options that answers a new ticket before humans do."""
+
+    __tablename__ = "chatbots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # The first node (lowest position) is where every conversation starts.
+    nodes: Mapped[list[BotNode]] = relationship(
+        back_populates="chatbot", order_by="(BotNode.position, BotNode.id)", cascade="all, delete-orphan",
+        foreign_keys="BotNode.chatbot_id",
+    )
+
+    def __repr__(self) -> str:
+        return f"<Chatbot {self.id} {self.name}>"
+
+
+BOT_ACTIONS = ("node", "sector", "human", "close")
+
+
+class BotNode(db.Model):
+    """One step of a chatbot: a message (and optional file) and the options it offers.
+    A node without options sends its message and hands the ticket to humans."""
+
+    __tablename__ = "bot_nodes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chatbot_id: Mapped[int] = mapped_column(ForeignKey("chatbots.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    media_path: Mapped[str | None] = mapped_column(String(255))
+    media_mime: Mapped[str | None] = mapped_column(String(120))
+    media_name: Mapped[str | None] = mapped_column(String(255))
+    media_size: Mapped[int | None] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    chatbot: Mapped[Chatbot] = relationship(back_populates="nodes", foreign_keys=[chatbot_id])
+    options: Mapped[list[BotOption]] = relationship(
+        back_populates="node", order_by="(BotOption.position, BotOption.id)", cascade="all, delete-orphan",
+        foreign_keys="BotOption.node_id",
+    )
+
+
+class BotOption(db.Model):
+    """An answer a node accepts: its number (its place in the list), its title and an
+    optional keyword, and where it leads: another node, a sector, humans, or a close."""
+
+    __tablename__ = "bot_options"
+    __table_args__ = (CheckConstraint(_in("action", BOT_ACTIONS), name="action"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("bot_nodes.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(String(80))
+    keyword: Mapped[str] = mapped_column(String(80), default="")
+    action: Mapped[str] = mapped_column(String(10))
+    target_node_id: Mapped[int | None] = mapped_column(ForeignKey("bot_nodes.id", ondelete="SET NULL"))
+    target_sector_id: Mapped[int | None] = mapped_column(ForeignKey("sectors.id", ondelete="SET NULL"))
+    # A target deleted later (SET NULL) makes the option lead to humans.
+    # Sent before the ticket closes (action ``close``) or is handed over (other actions).
+    reply: Mapped[str] = mapped_column(Text, default="")
+
+    node: Mapped[BotNode] = relationship(back_populates="options", foreign_keys=[node_id])
+    target_node: Mapped[BotNode | None] = relationship(foreign_keys=[target_node_id])
+    target_sector: Mapped[Sector | None] = relationship()
 
 
 class QuickReply(db.Model):

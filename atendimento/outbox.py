@@ -131,7 +131,8 @@ def _outbound(message: Message, connection: Connection, adapter) -> Outbound:
     if to is None:
         raise DeliveryError(_("The contact has no address on this channel."), permanent=True)
     outbound = Outbound(message_id=message.id, to=to, kind=message.kind, text=message.body or "",
-                        media_mime=message.media_mime, media_name=message.media_name)
+                        media_mime=message.media_mime, media_name=message.media_name,
+                        extra=dict(message.meta or {}))
     if message.media_path:
         path = absolute(message.media_path)
         if path is None or not path.is_file():
@@ -223,6 +224,7 @@ class OutboxWorker:
 
     def run_once(self) -> int:
         from .channels.ingest import retry_missing_media
+        from .tickets.flow import expire_waiting
 
         done = 0
         # A request context lets url_for and Babel work outside any request (media URLs, messages).
@@ -231,6 +233,7 @@ class OutboxWorker:
                 while (count := deliver_due()) > 0:
                     done += count
                 retry_missing_media()
+                expire_waiting()
             except Exception:  # noqa: BLE001 - the worker outlives a database hiccup
                 current_app.logger.exception("outbox worker iteration failed")
                 db.session.rollback()

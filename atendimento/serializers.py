@@ -34,7 +34,7 @@ def ticket_json(ticket: Ticket) -> dict:
         "unread": ticket.unread,
         "last_message": ticket.last_message,
         "last_message_at": _iso(ticket.last_message_at),
-        "bot": ticket.bot_state is not None,
+        "bot": ticket.bot_mode is not None,
         "created_at": _iso(ticket.created_at),
         "updated_at": _iso(ticket.updated_at),
         "closed_at": _iso(ticket.closed_at),

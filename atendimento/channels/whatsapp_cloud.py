@@ -94,6 +94,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         elif kind == "interactive" and content.get("type") in ("list_reply", "button_reply"):
             reply = content.get(content["type"]) or {}
             inbound.body = as_text(reply.get("title")) or as_text(reply.get("id"))
+            inbound.choice = as_text(reply.get("id")) or None
         elif kind == "button":
             inbound.body = as_text(content.get("text")) or as_text(content.get("payload"))
         elif kind == "system":

@@ -16,6 +16,7 @@ from .. import events
 from ..extensions import db
 from ..models import Contact, ContactIdentity, Message, Ticket, TicketEvent, utcnow
 from ..serializers import message_json, ticket_json
+from . import flow
 from .service import preview_of
 
 
@@ -31,6 +32,7 @@ class Inbound:
     external_id: str | None = None
     timestamp: datetime | None = None
     media: dict = field(default_factory=dict)  # path, mime, name, size once stored
+    choice: str | None = None  # the option id of a native menu reply (WhatsApp list/buttons)
 
 
 def _dialect_insert(model):
@@ -84,8 +86,8 @@ def _active_ticket(contact: Contact, connection) -> tuple[int, bool]:
     created_id = _insert_ignoring_conflict(
         Ticket, ["contact_id", "connection_id"], text("status <> 'closed'"),
         contact_id=contact.id, connection_id=connection.id, status="pending", unread=0,
-        last_message="", last_message_at=now, created_at=now, updated_at=now,
-        sector_id=_default_sector_id(connection),
+        last_message="", last_message_at=now, created_at=now, updated_at=now, bot_turn=0,
+        **flow.initial_routing(connection, contact.id),
     )
     if created_id is not None:
         return created_id, True
@@ -97,12 +99,6 @@ def _active_ticket_id(contact: Contact, connection) -> int | None:
         select(Ticket.id).where(Ticket.contact_id == contact.id, Ticket.connection_id == connection.id,
                                 Ticket.status != "closed")
     )
-
-
-def _default_sector_id(connection) -> int | None:
-    """Straight to humans: with exactly one offered sector, that sector is set."""
-    sectors = connection.sectors
-    return sectors[0].id if len(sectors) == 1 else None
 
 
 def receive_inbound(connection, inbound: Inbound) -> Message | None:
@@ -143,4 +139,8 @@ def receive_inbound(connection, inbound: Inbound) -> Message | None:
     else:
         events.publish("ticket.updated", ticket_id=ticket_id, data={**ticket_data, "previous": None})
     events.publish("message.created", ticket_id=ticket_id, data=message_data)
+    if created:
+        flow.start(ticket_id)
+    elif ticket.bot_mode is not None:
+        flow.answer(ticket_id, inbound.body, inbound.choice)
     return message

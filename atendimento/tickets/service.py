@@ -14,6 +14,7 @@ from ..errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFo
 from ..extensions import db
 from ..models import Connection, Message, Sector, Ticket, TicketEvent, User, utcnow
 from ..serializers import message_json, ticket_json
+from . import flow
 from .visibility import as_id, get_visible_ticket, ticket_visible_clause
 
 MAX_TEXT_LENGTH = 4096
@@ -89,7 +90,7 @@ def accept_ticket(actor: User, ticket_id) -> Ticket:
     """Atender: pending → open, assigned to ``actor``. Of concurrent accepts one wins."""
     ticket = get_visible_ticket(actor, ticket_id)
     before = _snapshot(ticket)
-    if not _conditional_update(ticket.id, ("pending",), actor, status="open", user_id=actor.id, bot_state=None):
+    if not _conditional_update(ticket.id, ("pending",), actor, status="open", user_id=actor.id, **flow.STOP):
         _refuse_stale(ticket.id, actor)
     return _finish_move(ticket, actor, "accepted", before)
 
@@ -102,9 +103,13 @@ def close_ticket(actor: User, ticket_id) -> Ticket:
     _require_handler(ticket, actor)
     before = _snapshot(ticket)
     if not _conditional_update(ticket.id, (before["status"],), actor, status="closed", closed_at=utcnow(),
-                               unread=0, bot_state=None):
+                               unread=0, **flow.STOP):
         _refuse_stale(ticket.id, actor)
-    return _finish_move(ticket, actor, "closed", before)
+    farewell = flow.farewell(ticket) if before["status"] == "open" else None
+    ticket = _finish_move(ticket, actor, "closed", before)
+    if farewell is not None:
+        events.publish("message.created", ticket_id=ticket.id, data=message_json(farewell))
+    return ticket
 
 
 def reopen_ticket(actor: User, ticket_id) -> Ticket:
@@ -146,7 +151,7 @@ def transfer_to_sector(actor: User, ticket_id, sector_id) -> Ticket:
                            fields={"sector_id": _("Already in this sector.")})
     before = _snapshot(ticket)
     if not _conditional_update(ticket.id, ("pending", "open"), actor, status="pending", sector_id=sector.id,
-                               user_id=None, bot_state=None):
+                               user_id=None, **flow.STOP):
         _refuse_stale(ticket.id, actor)
     return _finish_move(ticket, actor, "transferred", before, to_sector_id=sector.id, to_sector=sector.name)
 
@@ -173,7 +178,7 @@ def transfer_to_user(actor: User, ticket_id, user_id) -> Ticket:
                            fields={"user_id": _("Already assigned.")})
     before = _snapshot(ticket)
     if not _conditional_update(ticket.id, ("pending", "open"), actor, status="open", user_id=target.id,
-                               sector_id=sector_id, bot_state=None):
+                               sector_id=sector_id, **flow.STOP):
         _refuse_stale(ticket.id, actor)
     return _finish_move(ticket, actor, "transferred", before, to_user_id=target.id, to_user=target.name,
                         to_sector_id=sector_id)
