@@ -19,7 +19,8 @@ from werkzeug.security import generate_password_hash
 
 from . import demo_data as data
 from .extensions import db
-from .models import Connection, Contact, Message, Sector, Tag, Ticket, TicketEvent, User, utcnow
+from .models import (BotNode, BotOption, Chatbot, Connection, Contact, Message, Sector, Tag, Ticket, TicketEvent,
+                     User, utcnow)
 from .tickets import service
 from .tickets.inbound import Inbound, receive_inbound
 
@@ -77,13 +78,16 @@ class _Demo:
     admin_created: bool
     connection: Connection
     tags: dict[str, Tag]
+    chatbot: Chatbot
+    bot_connection: Connection
 
     def ids(self) -> dict:
         return {
             Sector: [s.id for s in self.sectors.values()],
             User: [u.id for u in self.attendants.values()] + ([self.admin.id] if self.admin_created else []),
-            Connection: [self.connection.id],
+            Connection: [self.connection.id, self.bot_connection.id],
             Tag: [t.id for t in self.tags.values()],
+            Chatbot: [self.chatbot.id],
         }
 
 
@@ -100,9 +104,29 @@ def _create_setup(password: str, admin: User | None, created_at: datetime) -> _D
     connection = Connection(kind="generic", flow="human", settings={}, created_at=created_at,
                             sectors=list(sectors.values()), **data.CONNECTION)
     tags = {name: Tag(name=name, color=color) for name, (color, _keys) in data.TAGS.items()}
-    db.session.add_all([connection, *tags.values()])
+    chatbot = _create_chatbot(sectors)
+    bot_connection = Connection(kind="telegram", name=data.CHATBOT_CONNECTION, flow="chatbot", chatbot=chatbot,
+                                settings={}, created_at=created_at, sectors=list(sectors.values()),
+                                farewell=data.CONNECTION["farewell"])
+    db.session.add_all([connection, bot_connection, *tags.values()])
     db.session.commit()
-    return _Demo(sectors, attendants, admin, admin_created, connection, tags)
+    return _Demo(sectors, attendants, admin, admin_created, connection, tags, chatbot, bot_connection)
+
+
+def _create_chatbot(sectors: dict[str, Sector]) -> Chatbot:
+    chatbot = Chatbot(name=data.CHATBOT_NAME)
+    nodes = {key: BotNode(name=key.capitalize(), message=message, position=position)
+             for position, (key, (message, _options)) in enumerate(data.CHATBOT.items())}
+    chatbot.nodes = list(nodes.values())
+    for key, (_message, options) in data.CHATBOT.items():
+        nodes[key].options = [
+            BotOption(position=position, title=title, keyword=keyword, action=action, reply=reply,
+                      target_node=nodes[target] if action == "node" else None,
+                      target_sector=sectors[target] if action == "sector" else None)
+            for position, (title, keyword, action, target, reply) in enumerate(options)
+        ]
+    db.session.add(chatbot)
+    return chatbot
 
 
 def _play_conversations(demo: _Demo, now: datetime) -> None:
@@ -131,7 +155,7 @@ def _undo(created: dict, contacts_before: int) -> str:
         # their contacts, sector links with their users and connection (ON DELETE CASCADE).
         db.session.execute(delete(Ticket).where(Ticket.connection_id.in_(connection_ids)))
         db.session.execute(delete(Contact).where(Contact.id.in_(contact_ids)))
-        for model in (Connection, Tag, User, Sector):
+        for model in (Connection, Chatbot, Tag, User, Sector):
             db.session.execute(delete(model).where(model.id.in_(created[model])))
         db.session.commit()
     except Exception as cleanup_error:  # noqa: BLE001 - the original error is the one to raise

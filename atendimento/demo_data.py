@@ -42,6 +42,30 @@ CONNECTION = {
     "farewell": "Obrigado pelo contato! Se precisar, é só chamar por aqui. 💛",
 }
 
+# A chatbot on a second connection (Telegram, flow "chatbot"), to show the tree an admin
+# builds. Nodes by key: (message, options); an option is (title, keyword, action, target,
+# reply) where action is node/sector/human/close and target a node or sector key.
+CHATBOT_NAME = "Assistente Loja Aurora"
+CHATBOT_CONNECTION = "Telegram Loja"
+CHATBOT = {
+    "inicio": ("Olá! 👋 Sou a assistente virtual da Loja Aurora. Sobre o que você quer falar?", (
+        ("Quero comprar", "comprar", "sector", "comercial", ""),
+        ("Meu pedido", "pedido", "node", "pedido", ""),
+        ("Boletos, Pix e notas", "pagamento", "sector", "financeiro", ""),
+        ("Falar com um atendente", "atendente", "human", None, "Certo! Já chamei alguém do time. 😊"),
+        ("Horário de funcionamento", "horario", "close", None,
+         "Atendemos de segunda a sexta, das 9h às 18h, e aos sábados das 9h às 13h. Até logo!"),
+    )),
+    "pedido": ("Entendi, é sobre um pedido. O que aconteceu?", (
+        ("Ainda não chegou", "atraso", "sector", "suporte", "Vamos rastrear para você. Tenha o número do pedido em mãos."),
+        ("Quero trocar ou devolver", "troca", "node", "troca", ""),
+    )),
+    "troca": ("Trocas e devoluções são gratuitas em até 30 dias após o recebimento.", (
+        ("Quero iniciar a troca", "iniciar", "sector", "suporte", ""),
+        ("Só queria saber, obrigado", "obrigado", "close", None, "Por nada! Qualquer coisa, é só chamar. 💛"),
+    )),
+}
+
 # name: (colour, contact keys)
 TAGS = {
     "VIP": ("#f2c94c", ("mariana", "larissa", "andre")),

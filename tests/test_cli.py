@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from atendimento import demo_data
+from atendimento.tickets.flow import trapped_nodes
 from atendimento.errors import NotFound
 from atendimento.extensions import db
 from atendimento.models import (
@@ -109,9 +110,12 @@ def test_seed_demo_fills_every_tab_and_refuses_a_second_run(flask_cli, client):
     assert {s.id for u in attendants for s in u.sectors} == {s.id for s in sectors}
     assert sorted(len(u.sectors) for u in attendants) == [1, 1, 1, 2]
     assert user_by_email(DEMO_ADMIN).profile == "admin"
-    connection = db.session.scalar(select(Connection))
-    assert count(Connection) == 1 and connection.kind == "generic"
+    connection, bot_connection = db.session.scalars(select(Connection).order_by(Connection.id)).all()
+    assert (connection.kind, connection.flow) == ("generic", "human")
     assert {s.id for s in connection.sectors} == {s.id for s in sectors}
+    # The example chatbot answers on a second connection; its tree can always reach a human.
+    assert (bot_connection.kind, bot_connection.flow) == ("telegram", "chatbot")
+    assert len(bot_connection.chatbot.nodes) == 3 and not trapped_nodes(bot_connection.chatbot)
     assert count(Tag) == 3
     assert 25 <= count(Contact) <= 35
 
