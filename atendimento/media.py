@@ -191,10 +191,20 @@ def discard(relative_path: str | None) -> None:
         path.unlink()
 
 
-def download(url: str, *, headers: dict | None = None, timeout: float = 60) -> tuple[bytes, str | None]:
-    """GET a file with the size limit; ``MediaUnavailable`` on any failure."""
+def download(url: str, *, headers: dict | None = None, timeout: float = 60,
+             untrusted: bool = False, trusted_hosts=()) -> tuple[bytes, str | None]:
+    """GET a file with the size limit; ``MediaUnavailable`` on any failure.
+
+    ``untrusted``: the URL came in a webhook payload, not from a provider's API we
+    configured, so it may only reach public addresses (or ``trusted_hosts``), unless
+    ``MEDIA_FETCH_PRIVATE`` allows every address (a LAN-only installation)."""
+    guard = None
+    if untrusted and not current_app.config.get("MEDIA_FETCH_PRIVATE"):
+        guard = http.public_only(trusted_hosts)
     try:
-        response = http.request("GET", url, headers=headers, timeout=timeout, max_bytes=max_bytes())
+        response = http.request("GET", url, headers=headers, timeout=timeout, max_bytes=max_bytes(), guard=guard)
+    except http.Refused as error:
+        raise MediaUnavailable(f"URL refused: {error}", permanent=True) from None
     except http.TooLarge as error:
         raise MediaUnavailable(f"file too large: {error}", permanent=True) from None
     except http.TransportError as error:

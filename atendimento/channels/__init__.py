@@ -32,6 +32,8 @@ def init_app(app) -> None:
         "MEDIA_LINK_MAX_AGE_S": _env_int("MEDIA_LINK_MAX_AGE_S", 7 * 24 * 3600),
         "WEBHOOK_MAX_BYTES": _env_int("WEBHOOK_MAX_BYTES", 1024 * 1024),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL") or None,  # how gateways reach us (generic media links)
+        # Media URLs that arrive in webhooks may reach private addresses (a LAN-only setup).
+        "MEDIA_FETCH_PRIVATE": os.environ.get("MEDIA_FETCH_PRIVATE", "0") == "1",
     }
     for key, value in defaults.items():
         app.config.setdefault(key, value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from ..tickets.inbound import Inbound
 
@@ -107,6 +108,12 @@ class ChannelAdapter:
     @property
     def base_url(self) -> str:
         return (self.settings.get("base_url") or self.default_base_url).rstrip("/")
+
+    def configured_hosts(self) -> set[str]:
+        """Hosts an admin configured for this connection (its base and outbound URLs): a
+        media URL in a webhook may point there even when it is on the local network."""
+        urls = [self.base_url, *(v for v in self.settings.values() if isinstance(v, str) and "://" in v)]
+        return {urlsplit(url).hostname for url in urls if urlsplit(url).hostname}
 
     # -- inbound -------------------------------------------------------------
 

@@ -149,7 +149,8 @@ class EvolutionAdapter(ChannelAdapter):
 
     def fetch_media(self, media: MediaRef) -> Fetched:
         if media.ref.get("url"):
-            data, content_type = download(media.ref["url"])
+            data, content_type = download(media.ref["url"], untrusted=True,
+                                          trusted_hosts=self.configured_hosts())
             return Fetched(data, media.mime or content_type, media.filename)
         try:
             answer = self._call("chat/getBase64FromMediaMessage",

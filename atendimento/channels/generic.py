@@ -62,7 +62,7 @@ class GenericAdapter(ChannelAdapter):
         return Incoming(inbound)
 
     def fetch_media(self, media: MediaRef) -> Fetched:
-        data, content_type = download(media.ref["url"])
+        data, content_type = download(media.ref["url"], untrusted=True, trusted_hosts=self.configured_hosts())
         return Fetched(data, media.mime or content_type, media.filename)
 
     def send(self, outbound: Outbound) -> str | None:

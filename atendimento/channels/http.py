@@ -6,10 +6,12 @@ Redirects are followed only to http(s): a provider's URL never leads to a local 
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
@@ -44,21 +46,62 @@ class Response:
         return self.body[:limit].decode("utf-8", "replace")
 
 
+class Refused(Exception):
+    """A URL we will not fetch (it points into our own network)."""
+
+
 class _SafeRedirects(urllib.request.HTTPRedirectHandler):
+    def __init__(self, guard=None):
+        super().__init__()
+        self.guard = guard
+
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         if not newurl.lower().startswith(("http://", "https://")):
             raise urllib.error.HTTPError(newurl, code, "redirect to a non-HTTP URL refused", headers, fp)
+        if self.guard is not None:
+            self.guard(newurl)  # a public URL must not redirect into our network
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 _opener = urllib.request.build_opener(_SafeRedirects)
 
 
+def public_only(trusted_hosts=()):
+    """A guard for URLs that arrive in webhook payloads (SSRF): refuse any host that is, or
+    resolves to, a loopback, private, link-local or otherwise non-public address, unless it
+    is one of ``trusted_hosts`` (the hosts an admin configured for this connection).
+
+    The check resolves the name before connecting; a DNS answer that changes between the
+    two (rebinding) is not caught here — a proxy with its own egress rules is the full fix."""
+    trusted = {h.lower() for h in trusted_hosts if h}
+
+    def guard(url: str) -> None:
+        host = (urllib.parse.urlsplit(url).hostname or "").lower()
+        if not host:
+            raise Refused("URL without a host")
+        if host in trusted:
+            return
+        try:
+            addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+        except (socket.gaierror, UnicodeError) as error:
+            raise TransportError(f"cannot resolve {host}: {error}") from None
+        for address in addresses:
+            if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:
+                raise Refused(f"{host} is not a public address ({address})")
+
+    return guard
+
+
 def request(method: str, url: str, *, json_body=None, data: bytes | None = None, headers: dict | None = None,
-            timeout: float = DEFAULT_TIMEOUT, max_bytes: int | None = None) -> Response:
-    """One request; any HTTP status comes back as a ``Response``, only transport failures raise."""
+            timeout: float = DEFAULT_TIMEOUT, max_bytes: int | None = None, guard=None) -> Response:
+    """One request; any HTTP status comes back as a ``Response``, only transport failures raise
+    (and ``Refused`` when ``guard`` rejects the URL or a redirect)."""
     if not url.lower().startswith(("http://", "https://")):
         raise TransportError(f"not an HTTP URL: {url[:80]}")
+    opener = _opener
+    if guard is not None:
+        guard(url)
+        opener = urllib.request.build_opener(_SafeRedirects(guard))
     headers = dict(headers or {})
     if json_body is not None:
         data = json.dumps(json_body, separators=(",", ":")).encode()
@@ -66,7 +109,7 @@ def request(method: str, url: str, *, json_body=None, data: bytes | None = None,
     headers.setdefault("User-Agent", "Atendimento/1.0")
     req = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
-        with _opener.open(req, timeout=timeout) as resp:
+        with opener.open(req, timeout=timeout) as resp:
             return Response(resp.status, dict(resp.headers), _read(resp, max_bytes))
     except urllib.error.HTTPError as error:
         try:
