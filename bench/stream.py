@@ -26,8 +26,11 @@ offers: the webhook publishes the same two events per message, with no database.
 It runs from its own virtualenv under /tmp (created on first use with pip), so the
 project never depends on it.
 
-The client shares the machine's cores with the servers, Redis and PostgreSQL, and
-its event loop timestamps arrivals: latencies include its own queueing.
+The client shares the machine's cores with the servers, Redis and PostgreSQL. Each
+arrival carries two times: when the kernel received the bytes on the client's socket
+(``SO_TIMESTAMPNS``), the headline figure, and when the client's single event loop got
+round to reading them, which adds the client's own queueing behind up to N other
+streams (printed as "client read" for comparison).
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ import resource
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -183,32 +187,56 @@ def prepare_database(database_url: str) -> dict:
 
 # -- the client -------------------------------------------------------------------------------
 
-class StreamProtocol(asyncio.Protocol):
-    """One stream. Arrivals are logged as (time, bytes) and parsed after the run, so the
-    receiving callback stays as cheap as possible."""
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux: kernel receive time per read
+# Kernel timestamps are wall-clock; arrivals are compared with perf_counter() send times.
+WALL_MINUS_PERF = time.time() - time.perf_counter()
 
-    def __init__(self, request: bytes, log: list, ready: asyncio.Future):
-        self.request = request
-        self.log = log
-        self.ready = ready
+
+class Stream:
+    """One stream on a raw socket, read with ``recvmsg`` to get the kernel's receive time.
+    Arrivals are logged as (client read time, bytes, kernel receive time) and parsed after
+    the run, so the reading callback stays as cheap as possible."""
+
+    def __init__(self, sock: socket.socket, log: list, ready: asyncio.Future):
+        self.sock, self.log, self.ready = sock, log, ready
         self.head = b""
+        self.loop = asyncio.get_running_loop()
+        self.loop.add_reader(sock.fileno(), self.readable)
 
-    def connection_made(self, transport):
-        transport.write(self.request)
-
-    def data_received(self, data):
-        if self.ready is not None:
-            self.head += data
-            if b"\r\n\r\n" not in self.head:
+    def readable(self):
+        while True:
+            try:
+                data, ancillary, _flags, _addr = self.sock.recvmsg(65536, socket.CMSG_SPACE(16))
+            except (BlockingIOError, InterruptedError):
                 return
-            data = self.head.split(b"\r\n\r\n", 1)[1]
-            self.ready.set_result(True)
-            self.ready = None
-        self.log.append((time.perf_counter(), data))
+            except OSError:
+                data, ancillary = b"", []
+            read_at = time.perf_counter()
+            if not data:
+                self.close()
+                if self.ready is not None and not self.ready.done():
+                    self.ready.set_exception(ConnectionError("stream closed before its headers"))
+                return
+            received_at = read_at
+            for level, kind, payload in ancillary:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= 16:
+                    seconds, nanoseconds = struct.unpack("qq", payload[:16])
+                    received_at = seconds + nanoseconds / 1e9 - WALL_MINUS_PERF
+            if self.ready is not None:
+                self.head += data
+                if b"\r\n\r\n" not in self.head:
+                    continue
+                data = self.head.split(b"\r\n\r\n", 1)[1]
+                self.ready.set_result(True)
+                self.ready = None
+            self.log.append((read_at, data, received_at))
 
-    def connection_lost(self, exc):
-        if self.ready is not None and not self.ready.done():
-            self.ready.set_exception(ConnectionError("stream closed before its headers"))
+    def close(self):
+        try:
+            self.loop.remove_reader(self.sock.fileno())
+        except (ValueError, OSError):
+            pass
+        self.sock.close()
 
 
 async def open_streams(port: int, path: str, n: int, cookie: str, wait_headers: bool) -> tuple[list, list]:
@@ -219,9 +247,13 @@ async def open_streams(port: int, path: str, n: int, cookie: str, wait_headers: 
     for i in range(n):
         log: list = []
         ready = loop.create_future()
-        transport, _ = await loop.create_connection(lambda: StreamProtocol(request, log, ready), "127.0.0.1", port)
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        await loop.sock_connect(sock, ("127.0.0.1", port))
+        await loop.sock_sendall(sock, request)
         logs.append(log)
-        transports.append(transport)
+        transports.append(Stream(sock, log, ready))
         pending.append(ready)
         if i % 100 == 99:
             await asyncio.sleep(0.05)  # a steady stream of connects, not one SYN flood
@@ -278,12 +310,14 @@ class Poster:
             writer.close()
 
 
-def parse_arrivals(logs: list, since: float) -> tuple[list[tuple[int, float]], list[float]]:
-    """Per stream: (seq, arrival) of each message.created, and the arrival time of every event."""
+def parse_arrivals(logs: list, since: float, *, kernel: bool = True) -> tuple[list[tuple[int, float]], list[float]]:
+    """Per stream: (seq, arrival) of each message.created, and the arrival time of every event;
+    arrival = the kernel's receive time, or (``kernel=False``) when the client read it."""
     message_arrivals, event_times = [], []
     for log in logs:
         buffer = b""
-        for at, data in log:
+        for read_at, data, received_at in log:
+            at = received_at if kernel else read_at
             buffer += data
             *frames, buffer = buffer.split(b"\n\n")
             for frame in frames:
@@ -380,11 +414,14 @@ async def measure(server: Gunicorn, *, streams: int, stream_path: str, cookie: s
     await wait_for_quiet(logs)
     arrivals, event_times = parse_arrivals(logs, phase_start)
     latencies = [(at - sent[seq]) * 1000 for seq, at in arrivals if seq in sent]
+    read_arrivals, _ = parse_arrivals(logs, phase_start, kernel=False)
+    read_latencies = [(at - sent[seq]) * 1000 for seq, at in read_arrivals if seq in sent]
     expected = messages * streams
     result.update(
         arrivals=len(latencies), expected=expected,
         post_p50=percentile([(answered[k] - sent[k]) * 1000 for k in answered], 50),
         p50=percentile(latencies, 50), p95=percentile(latencies, 95), p99=percentile(latencies, 99),
+        read_p99=percentile(read_latencies, 99),
         steady_events_per_s=len(event_times) / max(1e-9, (max(event_times) - phase_start)) if event_times else 0,
     )
 
@@ -403,8 +440,11 @@ async def measure(server: Gunicorn, *, streams: int, stream_path: str, cookie: s
     await wait_for_quiet(logs)
     arrivals, _events = parse_arrivals(logs, direct_start)
     direct = [(at - sent_direct[seq]) * 1000 for seq, at in arrivals if seq in sent_direct]
+    read_arrivals, _ = parse_arrivals(logs, direct_start, kernel=False)
+    direct_read = [(at - sent_direct[seq]) * 1000 for seq, at in read_arrivals if seq in sent_direct]
     result.update(direct_arrivals=len(direct), direct_p50=percentile(direct, 50),
-                  direct_p95=percentile(direct, 95), direct_p99=percentile(direct, 99))
+                  direct_p95=percentile(direct, 95), direct_p99=percentile(direct, 99),
+                  direct_read_p99=percentile(direct_read, 99))
 
     # Burst phase: capacity.
     for log in logs:
@@ -533,11 +573,13 @@ def report(results: dict, args) -> None:
         ("  latency p50", lambda r: f"{r['p50']:.1f} ms"),
         ("  latency p95", lambda r: f"{r['p95']:.1f} ms"),
         ("  latency p99", lambda r: f"{r['p99']:.1f} ms"),
+        ("  latency p99, client read", lambda r: f"{r['read_p99']:.1f} ms"),
         ("  events delivered/s", lambda r: f"{r['steady_events_per_s']:.0f}"),
         (f"fan-out only {args.rate:g} msg/s: arrivals", lambda r: f"{r['direct_arrivals']}/{r['expected']}"),
         ("  latency p50", lambda r: f"{r['direct_p50']:.1f} ms"),
         ("  latency p95", lambda r: f"{r['direct_p95']:.1f} ms"),
         ("  latency p99", lambda r: f"{r['direct_p99']:.1f} ms"),
+        ("  latency p99, client read", lambda r: f"{r['direct_read_p99']:.1f} ms"),
         (f"burst {args.burst} msgs: arrivals", lambda r: f"{r['burst_arrivals']}/{r['burst_expected']}"),
         ("  events delivered/s", lambda r: f"{r['burst_events_per_s']:.0f}"),
         ("  latency p99", lambda r: f"{r['burst_p99']:.0f} ms"),
