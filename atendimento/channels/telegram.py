@@ -9,10 +9,14 @@ ignored. Files come as ``file_id``: ``getFile`` gives a ``file_path`` fetched fr
 Out: ``sendMessage``, ``sendPhoto``, ``sendDocument``, ``sendVoice`` (OGG/Opus audio),
 ``sendAudio`` (other audio) and ``sendVideo``, files uploaded as multipart. Telegram
 has no idempotency key and no webhook for our own sends, so an attempt whose answer
-was lost is marked failed for the attendant to check, never resent on its own.
+was lost is marked failed for the attendant to check, never resent on its own. A bot's
+menu goes out as a reply keyboard, one option a row; a tap sends the button's text
+("2 - Suporte"), which the flow reads like a typed answer. The bot's next message
+takes the keyboard away.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import quote
 
@@ -122,12 +126,18 @@ class TelegramAdapter(ChannelAdapter):
 
     def send(self, outbound: Outbound) -> str | None:
         chat_id = outbound.to
+        markup = reply_markup(outbound.extra)
+        text = _shown_text(outbound, markup)
         if outbound.kind == "text" or not outbound.media_path:
-            answer = self._call("sendMessage", json_body={"chat_id": chat_id, "text": outbound.text})
+            payload = {"chat_id": chat_id, "text": text}
+            if markup is not None:
+                payload["reply_markup"] = markup
+            answer = self._call("sendMessage", json_body=payload)
         else:
             method, field = self._method_for(outbound)
             content = Path(outbound.media_path).read_bytes()
-            fields = {"chat_id": chat_id, "caption": outbound.text or None}
+            fields = {"chat_id": chat_id, "caption": text or None,
+                      "reply_markup": json.dumps(markup) if markup is not None else None}
             answer = self._call(method, fields=fields,
                                 files={field: (outbound.media_name, outbound.media_mime, content)})
         result = answer.get("result") if isinstance(answer, dict) else None
@@ -161,3 +171,24 @@ class TelegramAdapter(ChannelAdapter):
         description = answer.get("description") if isinstance(answer, dict) else response.text(300)
         status = answer.get("error_code", response.status) if isinstance(answer, dict) else response.status
         raise DeliveryError(f"{description} ({status})", permanent=http.is_permanent(int(status or 0)))
+
+
+def reply_markup(extra: dict) -> dict | None:
+    """A bot's menu as a reply keyboard, one option a row labelled "<number> - <title>" (the
+    flow reads the leading number); ``remove_keyboard`` after a menu; None otherwise."""
+    menu = extra.get("menu")
+    options = [o for o in (menu.get("options") or []) if isinstance(o, dict)] if isinstance(menu, dict) else []
+    if options:
+        rows = [[{"text": f"{as_text(o.get('id'))} - {as_text(o.get('title'))}"}] for o in options]
+        return {"keyboard": rows, "one_time_keyboard": True, "resize_keyboard": True}
+    if extra.get("remove_keyboard"):
+        return {"remove_keyboard": True}
+    return None
+
+
+def _shown_text(outbound: Outbound, markup: dict | None) -> str:
+    """With a keyboard the options are on its buttons, so the prompt alone; without a
+    prompt (Telegram refuses an empty text) the numbered text."""
+    if markup is not None and "keyboard" in markup:
+        return as_text(outbound.extra["menu"].get("text")).strip() or outbound.text
+    return outbound.text

@@ -10,7 +10,9 @@ fetched with the same token.
 Out: ``POST {base}/{phone_number_id}/messages``; files are uploaded first to
 ``{base}/{phone_number_id}/media``. Meta has no idempotency key, so every send
 carries ``biz_opaque_callback_data`` with our message id: Meta echoes it in the
-status webhooks, which settles an attempt whose answer we never saw.
+status webhooks, which settles an attempt whose answer we never saw. A bot's menu
+goes out as an interactive message (reply buttons, or a list past three options) whose
+``button_reply`` / ``list_reply`` comes back with the option's id.
 """
 from __future__ import annotations
 
@@ -30,6 +32,13 @@ STATUS_MAP = {"sent": "sent", "delivered": "delivered", "read": "read", "played"
 REFERENCE_PREFIX = "atendimento:"
 # Meta error codes that mean "not now" rather than "never" (throttling, temporary faults).
 RETRYABLE_CODES = {1, 2, 4, 17, 341, 80007, 130429, 131000, 131016, 131048, 131056, 133004}
+# Meta's limits on interactive messages, in characters.
+MAX_BODY = 1024
+MAX_BUTTONS, MAX_BUTTON_TITLE = 3, 20
+MAX_ROWS, MAX_ROW_TITLE, MAX_ROW_DESCRIPTION = 10, 24, 72
+MAX_LIST_BUTTON, MAX_SECTION_TITLE = 20, 24
+HEADER_MEDIA = ("image", "video", "document")  # the files reply buttons can carry on top
+ELLIPSIS = "…"
 
 
 class WhatsAppCloudAdapter(ChannelAdapter):
@@ -146,22 +155,31 @@ class WhatsAppCloudAdapter(ChannelAdapter):
 
     def send(self, outbound: Outbound) -> str | None:
         body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": outbound.to,
-                "biz_opaque_callback_data": f"{REFERENCE_PREFIX}{outbound.message_id}"}
-        if outbound.kind == "text" or not outbound.media_path:
-            body.update(type="text", text={"preview_url": False, "body": outbound.text})
-        else:
-            wa_type = outbound.kind if outbound.kind in ("image", "audio", "video", "document") else "document"
-            media = {"id": self._upload(outbound)}
-            if outbound.text and wa_type != "audio":  # audio takes no caption
-                media["caption"] = outbound.text
-            if wa_type == "document":
-                media["filename"] = outbound.media_name
-            body.update(type=wa_type, **{wa_type: media})
+                "biz_opaque_callback_data": f"{REFERENCE_PREFIX}{outbound.message_id}",
+                **self._content(outbound)}
         answer = self._call("POST", self._number_url("messages"), json_body=body)
         messages = answer.get("messages") if isinstance(answer, dict) else None
         if not messages or not isinstance(messages[0], dict) or not messages[0].get("id"):
             raise DeliveryError(_("WhatsApp answered without a message id."))
         return as_text(messages[0]["id"])
+
+    def _content(self, outbound: Outbound) -> dict:
+        """``type`` and its object: a bot's menu as native buttons or list when Meta can show
+        it, otherwise the text or the file as is (its text already numbers the options)."""
+        menu = interactive_menu(outbound.extra.get("menu"))
+        if outbound.kind == "text" or not outbound.media_path:
+            if menu is not None:
+                return {"type": "interactive", "interactive": menu}
+            return {"type": "text", "text": {"preview_url": False, "body": outbound.text}}
+        wa_type = outbound.kind if outbound.kind in ("image", "audio", "video", "document") else "document"
+        media = {"id": self._upload(outbound)}
+        if wa_type == "document":
+            media["filename"] = outbound.media_name
+        if menu is not None and menu["type"] == "button" and wa_type in HEADER_MEDIA:
+            return {"type": "interactive", "interactive": {"header": {"type": wa_type, wa_type: media}, **menu}}
+        if outbound.text and wa_type != "audio":  # audio takes no caption
+            media["caption"] = outbound.text
+        return {"type": wa_type, wa_type: media}
 
     def _upload(self, outbound: Outbound) -> str:
         content = Path(outbound.media_path).read_bytes()
@@ -201,3 +219,52 @@ def describe_error(error: dict) -> str:
     code = as_text(error.get("code"))
     text = f"{title}: {details}" if details and details != title else title
     return f"{text} ({code})" if code else text
+
+
+# -- native menus --------------------------------------------------------------
+
+def interactive_menu(menu) -> dict | None:
+    """A bot's menu (``Message.meta["menu"]``) as Meta's ``interactive`` object: reply buttons
+    for up to three options, a list for up to ten. None when Meta could not show it (no
+    prompt for the required body, a prompt over its limit, more than ten options): the
+    numbered text goes instead, and a typed number works the same."""
+    if not isinstance(menu, dict):
+        return None
+    prompt = as_text(menu.get("text")).strip()
+    options = [(as_text(o.get("id")), " ".join(as_text(o.get("title")).split()))
+               for o in menu.get("options") or [] if isinstance(o, dict)]
+    ids = [number for number, _title in options]
+    if (not prompt or len(prompt) > MAX_BODY or not 0 < len(options) <= MAX_ROWS
+            or not all(number and title for number, title in options) or len(set(ids)) < len(ids)):
+        return None
+    body = {"text": prompt}
+    titles = [clip(title, MAX_BUTTON_TITLE)[0] for _number, title in options]
+    if len(options) <= MAX_BUTTONS and len({t.casefold() for t in titles}) == len(titles):  # Meta wants them unique
+        buttons = [{"type": "reply", "reply": {"id": number, "title": title}}
+                   for (number, _full), title in zip(options, titles)]
+        return {"type": "button", "body": body, "action": {"buttons": buttons}}
+    label = clip(as_text(menu.get("button")).strip() or _("Options"), MAX_LIST_BUTTON)[0]
+    section = {"title": clip(label, MAX_SECTION_TITLE)[0],
+               "rows": [_row(number, title) for number, title in options]}
+    return {"type": "list", "body": body, "action": {"button": label, "sections": [section]}}
+
+
+def _row(number: str, title: str) -> dict:
+    """A list row; the part of a long title that does not fit goes on as its description."""
+    head, rest = clip(title, MAX_ROW_TITLE)
+    row = {"id": number, "title": head}
+    if rest:
+        row["description"] = clip(ELLIPSIS + rest, MAX_ROW_DESCRIPTION)[0]
+    return row
+
+
+def clip(text: str, limit: int) -> tuple[str, str]:
+    """``text`` cut to ``limit`` characters, at a word boundary when one is near, ending in
+    an ellipsis; and the rest that was cut off ("" when it fitted)."""
+    if len(text) <= limit:
+        return text, ""
+    cut = text[:limit - len(ELLIPSIS)]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" -–—,.;:/") + ELLIPSIS, text[len(cut):].strip()
