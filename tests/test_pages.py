@@ -7,6 +7,8 @@ from atendimento.extensions import db
 from atendimento.models import Message, Ticket
 from atendimento.tickets import service
 
+from .channels.helpers import provider  # noqa: F401  (fixture)
+
 
 @pytest.fixture
 def team(factory):
@@ -346,3 +348,73 @@ def test_row_and_message_fragments_for_live_updates(client, factory, auth, team)
     assert client.get(f"/tickets/{hidden.id}/row").status_code == 404
     assert client.get(f"/tickets/{hidden.id}/messages/{hidden_message.id}").status_code == 404
     assert client.get(f"/tickets/{ticket.id}/messages/{hidden_message.id}").status_code == 404
+
+
+# -- the bot on the Atendimento page ------------------------------------------------
+
+def _words(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def test_a_ticket_the_bot_handles_shows_the_bot_badge_and_its_messages(client, factory, auth):
+    suporte, vendas = factory.sector("Suporte", position=1), factory.sector("Vendas", position=2)
+    connection = factory.connection("WhatsApp Loja", flow="menu", greeting="Olá!", sectors=[suporte, vendas])
+    admin = factory.admin()
+    waiting = factory.inbound(connection, sender="5511900000001", text="Oi").ticket
+    human = factory.ticket(factory.connection("Direto", sectors=[suporte]))
+    auth.login(admin)
+
+    listing = _html(client.get("/tickets?tab=pending"))
+    rows = {m.group(1): m.group(0) for m in re.finditer(r'data-ticket-id="(\d+)".*?</li>', listing, re.S)}
+    assert 'class="bot-badge"' in rows[str(waiting.id)]
+    assert 'class="bot-badge"' not in rows[str(human.id)]
+
+    page = _html(client.get(f"/tickets/{waiting.id}?peek=1"))
+    header = page[page.index('<header class="conv-header">'):page.index("</header>", page.index("conv-header"))]
+    assert '<span class="bot-badge" id="conv-bot-badge"' in header
+    assert "banner-bot" not in page, "peeking shows its own banner"
+    bot_message = re.search(r'<div class="msg msg-out msg-bot[^"]*".*?</div>\s*</div>', page, re.S).group(0)
+    assert 'class="bot-chip"' in bot_message
+    assert "1 - Suporte" in bot_message and "2 - Vendas" in bot_message
+
+    banner = _words(_html(client.get(f"/tickets/{waiting.id}")))
+    assert "O bot está conversando com este contato (menu de setores). Atender o ticket o interrompe na hora." in banner
+
+    service.accept_ticket(admin, waiting.id)  # a human takes over: the badge goes
+    opened = _html(client.get(f"/tickets/{waiting.id}?tab=open"))
+    assert 'id="conv-bot-badge"' not in opened and "bot-badge" not in opened
+
+
+def test_the_timeline_tells_what_the_bot_did(client, factory, auth, provider):
+    from atendimento.admin import chatbots
+    from atendimento.outbox import deliver_due
+
+    provider.on("POST", "/send", lambda request, _match: (200, {"id": f"gw-{request.json['id']}"}))
+    gateway = {"outbound_url": provider.url + "/send"}
+    admin = factory.admin()
+    suporte, vendas = factory.sector("Suporte", position=1), factory.sector("Vendas", position=2)
+    menu = factory.connection("Menu", flow="menu", sectors=[suporte, vendas], bot_max_invalid=1, settings=gateway)
+    bot = chatbots.create_chatbot(admin, {"name": "Loja"})
+    root = chatbots.create_node(admin, bot.id, {"name": "Início", "message": "Escolha:"})
+    chatbots.create_option(admin, bot.id, root.id, {"title": "Encerrar", "action": "close", "reply": "Tchau!"})
+    chatbot = factory.connection("Chatbot", flow="chatbot", chatbot_id=bot.id, settings=gateway)
+
+    def say(connection, sender, text):
+        """The contact writes once the bot's last words reached them (as a person would)."""
+        ticket = factory.inbound(connection, sender=sender, text=text).ticket
+        deliver_due()
+        return ticket
+
+    routed = say(menu, "5511900000011", "Oi")
+    say(menu, "5511900000011", "2")
+    handed = say(menu, "5511900000012", "Oi")
+    say(menu, "5511900000012", "banana")
+    closed = say(chatbot, "5511900000013", "Oi")
+    say(chatbot, "5511900000013", "1")
+    auth.login(admin)
+
+    assert "Bot encaminhou para o setor Vendas" in _words(_html(client.get(f"/tickets/{routed.id}")))
+    assert "Bot passou para os atendentes (respostas inválidas)" in _words(_html(client.get(f"/tickets/{handed.id}")))
+    timeline = _words(_html(client.get(f"/tickets/{closed.id}?tab=closed")))
+    assert "Bot encerrou" in timeline and "Sistema encerrou" not in timeline
+    assert _fresh(closed.id).status == "closed"

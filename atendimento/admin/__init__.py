@@ -1,8 +1,8 @@
-"""The /admin pages: sectors, users, connections, tags and quick replies.
+"""The /admin pages: sectors, users, connections, chatbots, tags and quick replies.
 
 Only admins see them; to anyone else (signed in or not) they answer 404, as if
-they did not exist. The rules live in ``service.py`` and ``connections.py``,
-shared with the JSON API; the routes only turn forms into dicts and render.
+they did not exist. The rules live in ``service.py``, ``connections.py`` and
+``chatbots.py``, shared with the JSON API; the routes only turn forms into dicts and render.
 """
 from flask import Blueprint, abort
 from flask_login import current_user
@@ -21,4 +21,4 @@ def admins_only():
         abort(404)
 
 
-from . import connection_routes, routes  # noqa: E402,F401
+from . import chatbot_routes, connection_routes, routes  # noqa: E402,F401

@@ -9,6 +9,7 @@ from flask_login import current_user
 from ..errors import Conflict, DomainError, InvalidInput
 from ..models import CONNECTION_KINDS
 from . import bp, forms, service
+from . import chatbots as chatbot_service
 from . import connections as connection_service
 from .connection_kinds import KIND_LABELS, SECRET_FROM_PROVIDER, SECRET_LABELS, SETTINGS, mask
 
@@ -36,7 +37,8 @@ def _connection_form(connection, kind, values, error=None, revealed=None, status
         values=values, settings=SETTINGS[kind], secret_label=SECRET_LABELS[kind],
         secret_from_provider=kind in SECRET_FROM_PROVIDER, flows=flow_options(), sectors=service.list_sectors(),
         webhook_url=connection_service.webhook_url(connection) if connection else None, revealed=revealed or {},
-        masked=_masked(connection), kinds=KIND_LABELS)
+        masked=_masked(connection), kinds=KIND_LABELS,
+        chatbots=[(str(c.id), c.name) for c in chatbot_service.list_chatbots()])
     return body, status or code
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
-from ..models import CONNECTION_KINDS, FLOWS, Connection, Message, Sector, Ticket, User
+from ..models import CONNECTION_KINDS, FLOWS, Chatbot, Connection, Message, Sector, Ticket, User
 from .connection_kinds import SECRET_FROM_PROVIDER, SETTINGS, is_mask_of
 from .fields import Fields, as_int
 from .service import require_admin
@@ -48,6 +48,7 @@ def _read(data, *, partial: bool, current: Connection | None) -> dict:
     fields.boolean("rerun_bot_on_new_ticket", default=True)
     fields.boolean("enabled", default=True)
     fields.text("secret", max_length=128)
+    _read_bot(fields, current)
     values = fields.values
     kind = current.kind if current is not None else values.get("kind")
     if current is not None and values.get("kind", kind) != kind:
@@ -62,6 +63,18 @@ def _read(data, *, partial: bool, current: Connection | None) -> dict:
         _read_settings(fields, kind, data.get("settings") if isinstance(data, dict) else None,
                        current.settings if current is not None else None)
     return fields.check()
+
+
+def _read_bot(fields: Fields, current: Connection | None) -> None:
+    """The menu's and chatbot's knobs; the chatbot flow needs a chatbot to run."""
+    fields.row("chatbot_id", Chatbot, unknown_message=_("Unknown chatbot."))
+    fields.integer("bot_max_invalid", minimum=1, maximum=10, default=3)
+    fields.integer("bot_timeout_minutes", minimum=0, maximum=1440, default=30)
+    values = fields.values
+    flow = values.get("flow", current.flow if current is not None else None)
+    chatbot = values["chatbot_id"] if "chatbot_id" in values else (current.chatbot if current is not None else None)
+    if flow == "chatbot" and chatbot is None and "chatbot_id" not in fields.errors:
+        fields.errors["chatbot_id"] = _("Choose the chatbot that answers new conversations.")
 
 
 def _read_settings(fields: Fields, kind: str, raw, saved: dict | None) -> None:
@@ -121,6 +134,11 @@ def _apply(connection: Connection, values: dict) -> None:
                 "secret", "settings"):
         if key in values and values[key] is not None:
             setattr(connection, key, values[key])
+    for key in ("bot_max_invalid", "bot_timeout_minutes"):
+        if values.get(key) is not None:
+            setattr(connection, key, values[key])
+    if "chatbot_id" in values:
+        connection.chatbot = values["chatbot_id"]
     if "sector_ids" in values:
         connection.sectors = values["sector_ids"]
 

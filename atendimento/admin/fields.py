@@ -184,6 +184,26 @@ class Fields:
             return self._fail(key, unknown_message)
         self.values[key] = rows
 
+    def row(self, key, model, *, unknown_message: str, where=None) -> None:
+        """One id of an existing ``model`` row (optionally narrowed by ``where``), kept as the
+        row; blank or null is None (whether that is allowed is the caller's rule)."""
+        raw = self._raw(key, None)
+        if raw is _MISSING:
+            return
+        if raw in (None, ""):
+            self.values[key] = None
+            return
+        ident = as_int(raw) if isinstance(raw, (int, str)) and not isinstance(raw, bool) else None
+        if ident is None:
+            return self._fail(key, _("Must be an id."))
+        query = select(model).where(model.id == ident)
+        if where is not None:
+            query = query.where(where)
+        found = db.session.scalar(query)
+        if found is None:
+            return self._fail(key, unknown_message)
+        self.values[key] = found
+
     def check(self) -> dict:
         if self.errors:
             raise InvalidInput(_("Please correct the highlighted fields."), fields=self.errors)

@@ -1,5 +1,5 @@
 """SPEC §6 shapes of the admin resources (more fields may be added, none renamed)."""
-from ..models import Connection, QuickReply, Sector, Tag, User
+from ..models import BotNode, BotOption, Chatbot, Connection, QuickReply, Sector, Tag, User
 from .connection_kinds import SETTINGS, mask
 from .connections import webhook_url
 
@@ -30,6 +30,8 @@ def connection_json(connection: Connection, *, reveal: bool = False) -> dict:
         "greeting": connection.greeting or "", "farewell": connection.farewell or "",
         "sector_ids": [s.id for s in connection.sectors],
         "rerun_bot_on_new_ticket": bool(connection.rerun_bot_on_new_ticket), "enabled": bool(connection.enabled),
+        "chatbot_id": connection.chatbot_id, "bot_max_invalid": connection.bot_max_invalid,
+        "bot_timeout_minutes": connection.bot_timeout_minutes,
         "secret": hide(connection.secret), "settings": settings, "token": connection.token,
         "webhook_url": webhook_url(connection), "created_at": _iso(connection.created_at),
     }
@@ -42,3 +44,22 @@ def tag_json(tag: Tag) -> dict:
 def quick_reply_json(reply: QuickReply) -> dict:
     return {"id": reply.id, "shortcut": reply.shortcut, "text": reply.text, "global": reply.user_id is None,
             "user_id": reply.user_id}
+
+
+def bot_option_json(option: BotOption, number: int) -> dict:
+    """``number`` is what the contact types: the option's place in its node's list."""
+    return {"id": option.id, "number": number, "title": option.title, "keyword": option.keyword or "",
+            "action": option.action, "target_node_id": option.target_node_id,
+            "target_sector_id": option.target_sector_id, "reply": option.reply or ""}
+
+
+def bot_node_json(node: BotNode) -> dict:
+    return {"id": node.id, "name": node.name, "message": node.message or "", "position": node.position,
+            "media_name": node.media_name, "media_mime": node.media_mime,
+            "options": [bot_option_json(option, n) for n, option in enumerate(node.options, start=1)]}
+
+
+def chatbot_json(chatbot: Chatbot, connection_ids: list[int]) -> dict:
+    """The whole tree: the first node is the start."""
+    return {"id": chatbot.id, "name": chatbot.name, "connection_ids": connection_ids,
+            "nodes": [bot_node_json(node) for node in chatbot.nodes], "created_at": _iso(chatbot.created_at)}

@@ -385,10 +385,10 @@ def delete_quick_reply(actor: User, reply_id) -> None:
 
 def counts() -> dict:
     """How many of each, for the admin landing page."""
-    from ..models import Connection
+    from ..models import Chatbot, Connection
 
     return {name: db.session.scalar(select(func.count()).select_from(model))
             for name, model in (("sectors", Sector), ("users", User), ("connections", Connection),
-                                ("tags", Tag))} | {
+                                ("chatbots", Chatbot), ("tags", Tag))} | {
         "quick_replies": db.session.scalar(
             select(func.count()).select_from(QuickReply).where(QuickReply.user_id.is_(None)))}

@@ -1,12 +1,12 @@
 """Admin JSON API (SPEC §6): sectors, users, connections, tags and quick replies, so a
-deployment can be set up by script. Same rules as the pages: ``admin.service``.
+deployment can be set up by script (and the chatbots, to read). Same rules as the pages: ``admin.service``.
 Anyone but an admin gets 404, as if these routes did not exist."""
 from functools import wraps
 
 from flask import request
 
-from ..admin import connections, service
-from ..admin.serializers import connection_json, quick_reply_json, sector_json, tag_json, user_json
+from ..admin import chatbots, connections, service
+from ..admin.serializers import chatbot_json, connection_json, quick_reply_json, sector_json, tag_json, user_json
 from . import bp
 from .routes import json_body, token_required
 
@@ -130,6 +130,24 @@ def rotate_connection(user, connection_id):
 def delete_connection(user, connection_id):
     connections.delete_connection(user, connection_id)
     return "", 204
+
+
+# -- chatbots (read-only: the trees are built on the admin page) ---------------
+
+def _chatbot_json(chatbot):
+    return chatbot_json(chatbot, [c.id for c in chatbots.connections_using(chatbot.id)])
+
+
+@bp.get("/chatbots")
+@admin_required
+def chatbot_list(user):
+    return _items(chatbots.list_chatbots(), _chatbot_json)
+
+
+@bp.get("/chatbots/<chatbot_id>")
+@admin_required
+def chatbot(user, chatbot_id):
+    return _chatbot_json(chatbots.get_chatbot(user, chatbot_id))
 
 
 # -- tags --------------------------------------------------------------------

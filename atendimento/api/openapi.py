@@ -9,7 +9,8 @@ from __future__ import annotations
 from flask import request
 
 from ..admin.connection_kinds import ALL_SETTING_KEYS
-from ..models import CONNECTION_KINDS, DIRECTIONS, FLOWS, MESSAGE_KINDS, MESSAGE_STATUSES, PROFILES, TICKET_STATUSES
+from ..models import (BOT_ACTIONS, CONNECTION_KINDS, DIRECTIONS, FLOWS, MESSAGE_KINDS, MESSAGE_STATUSES, PROFILES,
+                      TICKET_STATUSES)
 from . import bp
 
 ID = {"type": "integer", "minimum": 1, "maximum": 2147483647}
@@ -81,7 +82,23 @@ def _schemas() -> dict:
         "secret": {"type": "string", "maxLength": 128,
                    "description": "Signing secret (WhatsApp: the Meta app secret). Generated when omitted."},
         "settings": settings,
+        "chatbot_id": {"type": ["integer", "null"], "minimum": 1, "maximum": 2147483647,
+                       "description": "The chatbot that answers new conversations; required when flow is chatbot."},
+        "bot_max_invalid": {"type": "integer", "minimum": 1, "maximum": 10,
+                            "description": "Menu and chatbot: invalid answers before the attendants take over."},
+        "bot_timeout_minutes": {"type": "integer", "minimum": 0, "maximum": 1440,
+                                "description": "Menu and chatbot: minutes without an answer before the attendants "
+                                               "take over; 0 = never."},
     }
+    bot_option = obj({
+        "id": ID, "number": {"type": "integer", "minimum": 1, "description": "What the contact types."},
+        "title": TEXT, "keyword": TEXT, "action": {"enum": list(BOT_ACTIONS)},
+        "target_node_id": NULLABLE_ID, "target_sector_id": NULLABLE_ID,
+        "reply": {"type": "string", "description": "Sent before going there (before the close, for close)."},
+    })
+    bot_node = obj({"id": ID, "name": TEXT, "message": TEXT, "position": {"type": "integer"},
+                    "media_name": NULLABLE_TEXT, "media_mime": NULLABLE_TEXT,
+                    "options": {"type": "array", "items": bot_option}})
     tag_input = {"name": {"type": "string", "minLength": 1, "maxLength": 60}, "color": COLOR}
     quick_reply_input = {
         "shortcut": {"type": "string", "minLength": 1, "maxLength": 40, "examples": ["/ola"]},
@@ -141,12 +158,18 @@ def _schemas() -> dict:
             "rerun_bot_on_new_ticket": {"type": "boolean"}, "enabled": {"type": "boolean"},
             "secret": TEXT, "settings": settings, "token": TEXT,
             "webhook_url": {"type": "string", "description": "Paste it in the provider's webhook settings."},
-            "created_at": NULLABLE_DATETIME,
+            "chatbot_id": NULLABLE_ID, "bot_max_invalid": {"type": "integer"},
+            "bot_timeout_minutes": {"type": "integer"}, "created_at": NULLABLE_DATETIME,
         }, required=["id", "name", "kind", "flow", "greeting", "farewell", "sector_ids",
-                     "rerun_bot_on_new_ticket", "secret", "settings", "token", "webhook_url"]),
+                     "rerun_bot_on_new_ticket", "secret", "settings", "token", "webhook_url", "chatbot_id",
+                     "bot_max_invalid", "bot_timeout_minutes"]),
         "ConnectionCreate": obj(connection_input, required=["name", "kind"]),
         "ConnectionUpdate": obj(connection_input, required=[]),
         "Rotate": obj({"field": {"enum": ["secret", "token", "verify_token"]}}),
+        "Chatbot": obj({"id": ID, "name": TEXT,
+                        "connection_ids": {"type": "array", "items": ID, "description": "Connections using it."},
+                        "nodes": {"type": "array", "items": bot_node, "description": "The first is the start."},
+                        "created_at": NULLABLE_DATETIME}),
         "Tag": obj({"id": ID, "name": TEXT, "color": TEXT}),
         "TagCreate": obj(tag_input, required=["name"]),
         "TagUpdate": obj(tag_input, required=[]),
@@ -155,7 +178,7 @@ def _schemas() -> dict:
         "QuickReplyCreate": obj(quick_reply_input, required=["shortcut", "text"]),
         "QuickReplyUpdate": obj(quick_reply_input, required=[]),
         **{f"{name}List": list_of(name) for name in
-           ("Ticket", "Message", "TokenInfo", "Sector", "User", "Connection", "Tag", "QuickReply")},
+           ("Ticket", "Message", "TokenInfo", "Sector", "User", "Connection", "Chatbot", "Tag", "QuickReply")},
     }
 
 
@@ -253,6 +276,10 @@ def build_document(server_url: str = "/api/v1") -> dict:
         "/connections/{id}/rotate": {"post": _op("Make a new signing secret, URL token or verify token",
                                                  "Connections", 200, "Connection", body="Rotate",
                                                  params=[path_id("id")])},
+        "/chatbots": {"get": _op("List chatbots, each with its whole tree (built on the admin page)", "Chatbots",
+                                 200, "ChatbotList")},
+        "/chatbots/{id}": {"get": _op("One chatbot and its tree", "Chatbots", 200, "Chatbot",
+                                      params=[path_id("id")])},
         **_crud("tags", "Tag", "tag", "Tags"),
         **_crud("quick-replies", "QuickReply", "quick reply", "Quick replies"),
     }
@@ -261,7 +288,7 @@ def build_document(server_url: str = "/api/v1") -> dict:
         "info": {
             "title": "Atendimento API", "version": "1",
             "description": "Bearer tokens come from `POST /tokens`. Every read and move follows the caller's "
-                           "visibility; the sector, user, connection, tag and quick-reply routes answer only "
+                           "visibility; the sector, user, connection, chatbot, tag and quick-reply routes answer only "
                            "admins (404 to anyone else). Lists answer `{items, next}`.",
         },
         "servers": [{"url": server_url}],

@@ -86,7 +86,7 @@ def test_each_kind_validates_its_own_settings(factory, admin_api):
     assert evolution.status_code == 422
     assert set(evolution.json["error"]["fields"]) == {"settings.base_url", "settings.bot_token"}
 
-    telegram = api.post("/connections", json={"name": "Bot", "kind": "telegram", "flow": "chatbot",
+    telegram = api.post("/connections", json={"name": "Bot", "kind": "telegram", "flow": "menu",
                                               "settings": {"bot_token": "123:ABC-telegram-token"}})
     assert telegram.status_code == 201
     assert telegram.json["settings"] == {"bot_token": "123:ABC-telegram-token", "base_url": ""}
