@@ -16,10 +16,13 @@ A bot that gets no answer for ``bot_timeout_minutes`` hands the ticket to humans
 off, a contact coming back after a close skips the flow and waits in the sector of
 their previous ticket on that connection.
 
-Each bot step is one conditional UPDATE on ``bot_turn``: of two answers arriving at
-once only one acts (one reply, not two), and an answer racing an accept, a transfer
-or a close loses, because every human move clears ``bot_mode``. Bot messages are
-ordinary outgoing messages, stored ``queued`` for the outbox and marked ``from_bot``.
+Each bot step is one conditional UPDATE on ``bot_turn``: of two answers read at once
+only one acts, and an answer racing an accept, a transfer or a close loses, because
+every human move clears ``bot_mode``. An answer read while the bot's last words are
+still in the outbox was written before the contact could read them and gets no reply,
+so two messages sent together get one reply, whatever order they are read in. Bot
+messages are ordinary outgoing messages, stored ``queued`` for the outbox and marked
+``from_bot``.
 """
 from __future__ import annotations
 
@@ -46,9 +49,12 @@ MAX_NATIVE_TITLE = 80
 
 # -- when the ticket is created ------------------------------------------------
 
-def initial_routing(connection: Connection, contact_id: int) -> dict:
-    """The sector and bot columns of a new ticket of ``contact_id`` on ``connection``."""
-    if not connection.rerun_bot_on_new_ticket and connection.flow != "human":
+def initial_routing(connection: Connection, contact_id: int, *, by_business: bool = False) -> dict:
+    """The sector and bot columns of a new ticket of ``contact_id`` on ``connection``.
+
+    ``by_business``: the business opened the conversation (a message sent from its own
+    phone): the bot has nothing to ask, humans have it."""
+    if not by_business and not connection.rerun_bot_on_new_ticket and connection.flow != "human":
         previous = db.session.execute(
             select(Ticket.id, Ticket.sector_id).where(Ticket.contact_id == contact_id,
                                                       Ticket.connection_id == connection.id)
@@ -56,14 +62,21 @@ def initial_routing(connection: Connection, contact_id: int) -> dict:
         ).first()
         if previous is not None:  # back after a close: no bot, the sector they had
             return {"sector_id": previous.sector_id, "bot_mode": None, "bot_state": None}
-    sectors = connection.sectors
-    if connection.flow == "menu" and len(sectors) > 1:
+    sectors = offered_sectors(connection)
+    if not by_business and connection.flow == "menu" and len(sectors) > 1:
         return {"sector_id": None, "bot_mode": "menu", "bot_state": {"invalid": 0}}
-    if connection.flow == "chatbot":
+    if not by_business and connection.flow == "chatbot":
         root = _root_node(connection.chatbot_id)
         if root is not None:
             return {"sector_id": None, "bot_mode": "chatbot", "bot_state": {"node": root.id, "invalid": 0}}
     return {"sector_id": sectors[0].id if len(sectors) == 1 else None, "bot_mode": None, "bot_state": None}
+
+
+def offered_sectors(connection: Connection) -> list[Sector]:
+    """The connection's sectors in menu order: by number, then by name as the admin lists
+    them, so equal numbers still give every query the same order (the number a contact
+    reads is the number their answer is matched against)."""
+    return sorted(connection.sectors, key=lambda sector: (sector.position, sector.name, sector.id))
 
 
 def _root_node(chatbot_id: int | None) -> BotNode | None:
@@ -112,7 +125,8 @@ def _menu_reply(prompt: str, choices: list[Choice], node: BotNode | None = None)
 
 
 def _sector_choices(connection: Connection) -> list[Choice]:
-    return [Choice(str(n), sector.name, target=sector) for n, sector in enumerate(connection.sectors, start=1)]
+    return [Choice(str(n), sector.name, target=sector)
+            for n, sector in enumerate(offered_sectors(connection), start=1)]
 
 
 def _sector_menu(connection: Connection, *, invalid: bool = False) -> Reply:
@@ -288,10 +302,18 @@ def _skipped_flow(connection: Connection, ticket: Ticket) -> bool:
 
 
 def answer(ticket_id: int, text: str, choice_id: str | None = None) -> None:
-    """The contact wrote while the bot waits: take the answer (once per turn)."""
+    """The contact wrote while the bot waits: take the answer (once per turn).
+
+    A message that arrives while the bot's last words are still in the outbox was
+    written before the contact could read them: it answers nothing the bot asked, so
+    it gets no reply. Two messages sent together thus get one reply even when the
+    second is read only after the first was answered (the turn check alone settles
+    only the ones read at the same time)."""
     ticket = db.session.get(Ticket, ticket_id)
     if ticket is None or ticket.status != "pending" or ticket.bot_mode is None or ticket.bot_turn == 0:
         return  # humans have it, or the opening is not out yet (that one message is enough)
+    if _still_speaking(ticket.id):
+        return
     connection = db.session.get(Connection, ticket.connection_id)
     state = dict(ticket.bot_state or {})
     if ticket.bot_mode == "menu":
@@ -299,6 +321,13 @@ def answer(ticket_id: int, text: str, choice_id: str | None = None) -> None:
     else:
         step = _chatbot_step(connection, state, text, choice_id)
     _apply(ticket, connection, step, bot=True)
+
+
+def _still_speaking(ticket_id: int) -> bool:
+    """Whether a bot message of the ticket is still waiting in the outbox."""
+    return db.session.scalar(select(Message.id).where(
+        Message.ticket_id == ticket_id, Message.direction == "out", Message.from_bot.is_(True),
+        Message.status == "queued").limit(1)) is not None
 
 
 def expire_waiting(now=None, limit: int = 100) -> int:
