@@ -5,7 +5,9 @@ Both run as ONE gunicorn gevent worker on PostgreSQL with the same settings, and
 hit by the same concurrent keep-alive clients with the same signed WhatsApp
 payloads (text messages from a few hundred customers: new contacts and tickets at
 first, then messages on existing tickets). Prints messages per second, p50/p99
-latency and the ratio of the two rates (target: at least 70 %).
+latency and the ratio of the two rates (target: at least 70 %); also, per message, the
+worker's CPU time and the SQL statements and transactions it ran, which stay
+meaningful when the machine is shared and rates are noisy.
 
     .venv/bin/python bench/ingest.py [--requests 3000] [--concurrency 32]
         [--rounds 3] [--database postgresql://postgres@127.0.0.1:5432/atd_channels]
@@ -39,8 +41,12 @@ CUSTOMERS = 300
 def atendimento_app():
     sys.path.insert(0, str(ROOT))
     from atendimento import create_app
+    from atendimento.extensions import db
 
-    return create_app()
+    app = create_app()
+    with app.app_context():
+        _count_sql(app, db.engine)
+    return app
 
 
 def bare_app():
@@ -69,7 +75,26 @@ def bare_app():
         db.session.commit()
         return {"ok": True}
 
+    with app.app_context():
+        _count_sql(app, db.engine)
     return app
+
+
+def _count_sql(app, engine) -> None:
+    """Count the statements and commits the worker runs; ``GET /_bench/sql`` answers them."""
+    import sqlalchemy as sa
+
+    counts = {"statements": 0, "commits": 0}
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _statement(*_args, **_kw):
+        counts["statements"] += 1
+
+    @sa.event.listens_for(engine, "commit")
+    def _commit(*_args, **_kw):
+        counts["commits"] += 1
+
+    app.add_url_rule("/_bench/sql", "bench_sql", lambda: dict(counts))
 
 
 # -- preparing the database ------------------------------------------------------------------------
@@ -193,12 +218,39 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def worker_cpu_s(server: subprocess.Popen) -> float | None:
+    """User + system CPU seconds of the gunicorn worker (Linux /proc; None elsewhere)."""
+    try:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        fields = Path(f"/proc/{children[0]}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def sql_counts(port: int) -> dict:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/_bench/sql")
+        return json.loads(connection.getresponse().read())
+    finally:
+        connection.close()
+
+
 def measure(name: str, factory: str, args, env: dict) -> dict:
     port = free_port()
     server = serve(factory, port, env)
     try:
         load(port, min(300, args.requests), args.concurrency, f"warm-{name}")  # connections, caches, JIT-free warmup
-        return load(port, args.requests, args.concurrency, name)
+        cpu, sql = worker_cpu_s(server), sql_counts(port)
+        result = load(port, args.requests, args.concurrency, name)
+        cpu_after, sql_after = worker_cpu_s(server), sql_counts(port)
+        if cpu is not None and cpu_after is not None:
+            result["cpu_ms"] = 1000 * (cpu_after - cpu) / args.requests
+        result.update({key: (sql_after[key] - sql[key]) / args.requests for key in sql})
+        return result
     finally:
         stop(server)
 
@@ -237,6 +289,9 @@ def main() -> None:
         print(f"  {label:32s} {result['rate']:8.1f} msg/s   p50 {result['p50_ms']:7.1f} ms   "
               f"p99 {result['p99_ms']:7.1f} ms   errors {result['errors']}"
               + (f" (e.g. {result['sample_error']})" if result["errors"] else ""))
+        cpu = f"{result['cpu_ms']:.2f} ms" if "cpu_ms" in result else "n/a"
+        print(f"  {'':32s} per message: worker CPU {cpu}, {result['statements']:.2f} SQL statements, "
+              f"{result['commits']:.2f} commits")
     print(f"  ratio: {100 * ours['rate'] / bare['rate']:.0f} % of the bare endpoint's rate (target ≥ 70 %)")
 
 

@@ -31,6 +31,9 @@ def init_app(app) -> None:
         "MEDIA_MAX_ATTEMPTS": _env_int("MEDIA_MAX_ATTEMPTS", 6),
         "MEDIA_LINK_MAX_AGE_S": _env_int("MEDIA_LINK_MAX_AGE_S", 7 * 24 * 3600),
         "WEBHOOK_MAX_BYTES": _env_int("WEBHOOK_MAX_BYTES", 1024 * 1024),
+        # Plain customer messages of concurrent webhooks are stored together, up to this many
+        # per transaction (channels/batch.py); 1 stores each on its own.
+        "INGEST_BATCH_MAX": _env_int("INGEST_BATCH_MAX", 100),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL") or None,  # how gateways reach us (generic media links)
         # Media URLs that arrive in webhooks may reach private addresses (a LAN-only setup).
         "MEDIA_FETCH_PRIVATE": os.environ.get("MEDIA_FETCH_PRIVATE", "0") == "1",

@@ -1,14 +1,16 @@
 """What a parsed webhook becomes: customer messages, echoes of our own side, statuses.
 
 Customer messages go through ``receive_inbound`` (dedupe by external id, contact
-and ticket found or created race-safe). Files are fetched before the message is
-stored; a failed fetch keeps the message with a "media unavailable" marker and the
-provider's reference, retried later by ``retry_missing_media``. An echo (a message
-the business sent from outside the app) is stored as outgoing, or settles our own
-send whose answer was lost.
+and ticket found or created race-safe), except plain ones on tickets that already
+exist, which the group commit (``batch``) stores many webhooks at a time. Files are
+fetched before the message is stored; a failed fetch keeps the message with a "media
+unavailable" marker and the provider's reference, retried later by
+``retry_missing_media``. An echo (a message the business sent from outside the app)
+is stored as outgoing, or settles our own send whose answer was lost.
 """
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from flask import current_app
@@ -23,22 +25,101 @@ from ..serializers import message_json, ticket_json
 from ..tickets.inbound import _active_ticket, _insert_ignoring_conflict, find_or_create_contact, receive_inbound
 from ..tickets.service import preview_of
 from ..tickets.statuses import apply_status, publish_message_updated
-from .base import Fetched, Incoming, MediaRef, StatusUpdate, backoff_delay
+from . import batch, webhook_connections
+from .base import Fetched, Incoming, MediaRef, StatusUpdate, WebhookRejected, backoff_delay
 from .registry import adapter_for
+from .webhook_connections import StaleConnection, WebhookConnection
 
 
-def handle(connection: Connection, adapter, payload) -> dict:
-    """Apply every item of one webhook; answer counts for the response."""
+def receive_webhook(connection: WebhookConnection, headers, raw: bytes) -> dict:
+    """Authenticate one webhook's body and apply it; answer counts for the response.
+
+    When ``connection`` (maybe kept in memory) turns out stale, the webhook starts
+    again from the connection's row, as a redelivery would: what it already stored is
+    not stored twice."""
+    for _attempt in range(3):
+        try:
+            return _receive_webhook(connection, headers, raw)
+        except StaleConnection:
+            webhook_connections.forget(connection)
+            connection = webhook_connections.find(connection.kind, connection.token, keep=False)
+            if connection is None:
+                raise WebhookRejected(404, "unknown connection") from None
+    raise WebhookRejected(503, "the connection is being changed; try again")
+
+
+def _receive_webhook(connection: WebhookConnection, headers, raw: bytes) -> dict:
+    adapter = adapter_for(connection)
+    try:
+        adapter.authenticate(headers, raw)
+    except WebhookRejected:
+        if connection.kept:
+            raise StaleConnection(connection.id) from None  # the secret may have changed: ask the row
+        raise
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        raise WebhookRejected(400, "malformed JSON") from None
+    return handle(connection, adapter, payload)
+
+
+def handle(connection: WebhookConnection, adapter, payload) -> dict:
+    """Apply every item of one webhook, in order; answer counts for the response."""
     counts = {"stored": 0, "duplicates": 0, "statuses": 0}
+    plain = []  # consecutive customer messages the group commit may take
+    model = _Loader(connection)
     for item in adapter.parse(payload):
+        if _plain(item):
+            plain.append(item)
+            continue
+        _receive_plain(connection, model, adapter, plain, counts)
+        plain = []
         if isinstance(item, StatusUpdate):
-            changed = apply_status(connection.id, item.external_id, item.status, error=item.error,
+            changed = apply_status(model().id, item.external_id, item.status, error=item.error,
                                    reference=item.reference)
             counts["statuses"] += changed is not None
             continue
-        message = record_echo(connection, adapter, item) if item.from_me else receive(connection, adapter, item)
+        message = record_echo(model(), adapter, item) if item.from_me else receive(model(), adapter, item)
         counts["stored" if message is not None else "duplicates"] += 1
+    _receive_plain(connection, model, adapter, plain, counts)
     return counts
+
+
+def _plain(item) -> bool:
+    """A customer's message the group commit can store: no file, an external id to dedupe on."""
+    return (isinstance(item, Incoming) and not item.from_me and item.media is None
+            and not item.inbound.media and bool(item.inbound.external_id))
+
+
+def _receive_plain(connection: WebhookConnection, model, adapter, items: list[Incoming], counts: dict) -> None:
+    """Hand ``items`` to the group commit; store the ones it leaves through ``receive``."""
+    if not items:
+        return
+    if db.session.registry.has() and db.session().in_transaction():
+        db.session.commit()  # wait holding no connection (nor SQLite's write lock)
+    pending = [batch.Pending(connection, item.inbound) for item in items]
+    batch.group_commit_of(current_app).submit(pending)
+    for item, done in zip(items, pending):
+        if done.outcome == batch.STALE:
+            raise StaleConnection(connection.id)
+        if done.outcome == batch.SLOW:
+            stored = receive(model(), adapter, item) is not None
+        else:
+            stored = done.outcome == batch.STORED
+        counts["stored" if stored else "duplicates"] += 1
+
+
+class _Loader:
+    """The connection's row as a model, loaded (and checked) on first use."""
+
+    def __init__(self, connection: WebhookConnection):
+        self.connection = connection
+        self.model = None
+
+    def __call__(self) -> Connection:
+        if self.model is None:
+            self.model = webhook_connections.load(self.connection)
+        return self.model
 
 
 def _known(connection_id: int, external_id: str | None) -> bool:
@@ -174,7 +255,7 @@ def _ticket_for_echo(contact, connection) -> tuple[int, bool]:
     )
     if latest is not None:
         return latest, False
-    return _active_ticket(contact, connection)
+    return _active_ticket(contact, connection, by_business=True)
 
 
 # -- retrying files that could not be fetched -----------------------------------

@@ -56,11 +56,12 @@ def init_app(app) -> Broker:
 
 def _relay(broker: Broker, name: str, ticket_id: int, data: dict) -> None:
     """Hand a committed domain event to the broker, with who may see its ticket."""
+    ticket = getattr(data, "ticket", None)  # ``events.EventData``: the publisher knew the ticket's state
     data = dict(data)
     previous = data.pop("previous", None)
     if name.startswith("ticket."):
         ticket = {"sector_id": data.get("sector_id"), "user_id": data.get("user_id")}
-    else:
+    elif ticket is None:
         ticket = _ticket_state(ticket_id)
     try:
         broker.publish(name, ticket_id, ticket=ticket, previous=previous, data=data)

@@ -77,8 +77,9 @@ def _contact_by_identity(channel: str, sender_id: str) -> Contact | None:
     )
 
 
-def _active_ticket(contact: Contact, connection) -> tuple[int, bool]:
-    """The id of the contact's active ticket on ``connection``, creating it; (id, created)."""
+def _active_ticket(contact: Contact, connection, *, by_business: bool = False) -> tuple[int, bool]:
+    """The id of the contact's active ticket on ``connection``, creating it; (id, created).
+    ``by_business``: a message the business sent opens it (no bot then, see ``flow``)."""
     existing = _active_ticket_id(contact, connection)
     if existing is not None:
         return existing, False
@@ -87,7 +88,7 @@ def _active_ticket(contact: Contact, connection) -> tuple[int, bool]:
         Ticket, ["contact_id", "connection_id"], text("status <> 'closed'"),
         contact_id=contact.id, connection_id=connection.id, status="pending", unread=0,
         last_message="", last_message_at=now, created_at=now, updated_at=now, bot_turn=0,
-        **flow.initial_routing(connection, contact.id),
+        **flow.initial_routing(connection, contact.id, by_business=by_business),
     )
     if created_id is not None:
         return created_id, True
@@ -138,7 +139,7 @@ def receive_inbound(connection, inbound: Inbound) -> Message | None:
         events.publish("ticket.created", ticket_id=ticket_id, data=ticket_data)
     else:
         events.publish("ticket.updated", ticket_id=ticket_id, data={**ticket_data, "previous": None})
-    events.publish("message.created", ticket_id=ticket_id, data=message_data)
+    events.publish("message.created", ticket_id=ticket_id, data=message_data, ticket=ticket_data)
     if created:
         flow.start(ticket_id)
     elif ticket.bot_mode is not None:

@@ -4,43 +4,36 @@ Rejections store nothing: unknown or disabled connection 404, missing credential
 401, wrong ones 403, malformed JSON 400, a body over the limit 413 (read no further).
 A redelivery answers 200 and stores nothing new, so the provider stops retrying.
 """
-import json
-
 from flask import abort, current_app, request, send_file
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from ..channels import webhook_connections
 from ..channels.base import WebhookRejected
-from ..channels.ingest import handle
+from ..channels.ingest import receive_webhook
 from ..channels.registry import ADAPTERS, adapter_for
+from ..channels.webhook_connections import WebhookConnection
 from ..extensions import db
 from ..media import absolute, message_id_from_link
-from ..models import Connection, Message
+from ..models import Message
 from . import bp
 
 
 @bp.route("/<kind>/<token>", methods=["GET", "POST"])
 def receive(kind, token):
-    connection = _connection(kind, token)
+    # A POST may be served from the process's kept connections (checked before storing); a GET reads the row.
+    connection = _connection(kind, token, keep=request.method == "POST")
     adapter = adapter_for(connection)
     if request.method == "GET":
         return adapter.challenge(request.args), 200, {"Content-Type": "text/plain; charset=utf-8"}
     request.max_content_length = _body_limit(adapter)
     raw = request.get_data(cache=False)  # 413 beyond the limit, before anything is read into memory
-    adapter.authenticate(request.headers, raw)
-    try:
-        payload = json.loads(raw)
-    except ValueError:
-        raise WebhookRejected(400, "malformed JSON") from None
-    counts = handle(connection, adapter, payload)
+    counts = receive_webhook(connection, request.headers, raw)
     return {"ok": True, **counts}
 
 
-def _connection(kind: str, token: str) -> Connection:
-    if kind not in ADAPTERS:
-        abort(404)
-    connection = db.session.scalar(select(Connection).where(Connection.token == token, Connection.kind == kind))
-    if connection is None or not connection.enabled:
+def _connection(kind: str, token: str, keep: bool) -> WebhookConnection:
+    connection = webhook_connections.find(kind, token, keep=keep) if kind in ADAPTERS else None
+    if connection is None:
         abort(404)
     return connection
 
