@@ -82,7 +82,11 @@ def test_after_the_last_try_it_fails_with_the_providers_error_and_can_be_resent(
     assert "Internal Server Error: restart" in message.error
 
     auth.login(ticket.user)
-    response = client.post(f"/tickets/{ticket.id}/messages/{message.id}/resend")
+    resend_url = f"/tickets/{ticket.id}/messages/{message.id}/resend"
+    for page in (f"/tickets/{ticket.id}", f"/tickets/{ticket.id}/messages/{message.id}"):
+        html = client.get(page).get_data(as_text=True)
+        assert "Internal Server Error: restart" in html and resend_url in html and "Reenviar" in html
+    response = client.post(resend_url)
     assert response.status_code == 302
     db.session.refresh(message)
     assert (message.status, message.attempts, message.error) == ("queued", 0, None)

@@ -98,7 +98,9 @@ def message(ticket_id, message_id):
     found = get_visible_message(current_user, message_id)
     if found.ticket_id != ticket_id:
         abort(404)
-    return render_template("tickets/_message.html", m=found, show_author=found.direction == "out")
+    ticket = found.ticket
+    return render_template("tickets/_message.html", m=found, show_author=found.direction == "out",
+                           can_answer=ticket.status == "open" and service.handles(ticket, current_user))
 
 
 @bp.route("/tickets/<int:ticket_id>/<any(accept, close, reopen):action>", methods=["POST"])
