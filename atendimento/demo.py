@@ -366,7 +366,8 @@ def _summary(password: str, demo: _Demo) -> str:
         f"Demo ready: {len(data.SECTORS)} sectors, {len(attendants)} attendants, connection "
         f"\"{connection.name}\", {contacts} contacts, {sum(counts.values())} tickets "
         f"({counts.get('pending', 0)} Esperando, {counts.get('open', 0)} Em atendimento, "
-        f"{counts.get('closed', 0)} Finalizados).",
+        f"{counts.get('closed', 0)} Finalizados); the chatbot \"{demo.chatbot.name}\" answers on "
+        f"\"{demo.bot_connection.name}\" (Administração → Chatbots).",
         f"Log in at /login with password {password}:" if demo.admin_created
         else f"Log in at /login; the attendants' password is {password}:",
     ]
