@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from ..tickets.inbound import Inbound
@@ -97,6 +98,9 @@ class ChannelAdapter:
     reconciles_by_webhook = False
     # Webhooks may carry whole files inline (base64), so they get a larger body limit.
     inline_media = False
+    # How long after the contact's last message the provider still takes free-form
+    # messages (WhatsApp's customer-service window); None: no such limit.
+    reply_window: timedelta | None = None
 
     def __init__(self, connection):
         # Plain copies: an adapter must not lazy-load from the database mid-request to a provider

@@ -5,7 +5,8 @@ In: the ``GET`` verification challenge (``hub.mode``, ``hub.verify_token``,
 ``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body with the app secret, kept as the
 connection's secret). ``entry[].changes[].value`` carries ``messages`` and ``statuses``.
 Media come as ids: ``GET {base}/{media_id}`` (bearer token) gives a short-lived URL,
-fetched with the same token.
+fetched with the same token. A ``reaction`` names the reacted-to ``message_id`` and its
+``emoji`` (empty once removed); ingest writes its line.
 
 Out: ``POST {base}/{phone_number_id}/messages``; files are uploaded first to
 ``{base}/{phone_number_id}/media``. Meta has no idempotency key, so every send
@@ -15,6 +16,8 @@ goes out as an interactive message (reply buttons, or a list past three options)
 ``button_reply`` / ``list_reply`` comes back with the option's id.
 """
 from __future__ import annotations
+
+from datetime import timedelta
 
 from pathlib import Path
 
@@ -43,6 +46,7 @@ ELLIPSIS = "…"
 
 class WhatsAppCloudAdapter(ChannelAdapter):
     kind = "whatsapp_cloud"
+    reply_window = timedelta(hours=24)  # after it, Meta accepts only approved templates
     default_base_url = "https://graph.facebook.com/v21.0"
     reconciles_by_webhook = True
 
@@ -106,6 +110,10 @@ class WhatsAppCloudAdapter(ChannelAdapter):
             inbound.choice = as_text(reply.get("id")) or None
         elif kind == "button":
             inbound.body = as_text(content.get("text")) or as_text(content.get("payload"))
+        elif kind == "reaction":  # ingest writes the line: it names the message reacted to
+            inbound.kind, inbound.reaction = "system", {"emoji": as_text(content.get("emoji")),
+                                                        "target": as_text(content.get("message_id")) or None}
+            return Incoming(inbound)
         elif kind == "system":
             inbound.kind, inbound.body = "system", as_text(content.get("body")) or unsupported(kind)
         else:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from ..errors import InvalidInput
 from ..extensions import db
-from ..models import Contact, Message, Ticket, TicketEvent, User, contact_tags
+from ..models import Contact, Message, Ticket, TicketEvent, User, contact_tags, utcnow
 from .visibility import as_id, ticket_visible_clause, visible_tickets
 
 TABS = ("pending", "open", "closed")
@@ -112,3 +112,20 @@ def _int(value, field):
         return as_id(value)
     except (TypeError, ValueError):
         raise InvalidInput(f"Invalid {field}.", fields={field: "Must be a number."}) from None
+
+
+def reply_window_closed(ticket: Ticket, now=None) -> bool:
+    """Whether the channel would refuse a free-form message now: WhatsApp Cloud takes them
+    only within 24 h of the contact's last message on that number (any of their tickets).
+    The attendant is told before writing rather than after the send fails."""
+    from ..channels.registry import adapter_class  # channels import the ticket services: not at import time
+
+    window = adapter_class(ticket.connection.kind).reply_window
+    if window is None:
+        return False
+    last_in = db.session.scalar(
+        select(func.max(Message.created_at)).join(Ticket, Message.ticket_id == Ticket.id)
+        .where(Ticket.contact_id == ticket.contact_id, Message.connection_id == ticket.connection_id,
+               Message.direction == "in")
+    )
+    return last_in is None or last_in < (now or utcnow()) - window

@@ -10,7 +10,8 @@ from ..errors import DomainError
 from ..extensions import db
 from ..models import Connection, Sector, Tag, User
 from . import bp, service
-from .queries import TABS, contact_history, list_tickets, tab_counts, ticket_events, ticket_messages
+from .queries import (TABS, contact_history, list_tickets, reply_window_closed, tab_counts, ticket_events,
+                      ticket_messages)
 from .visibility import get_visible_message
 
 ACTIONS = {
@@ -78,6 +79,7 @@ def _conversation_context(ticket) -> dict:
             .order_by(Connection.name)) if c.channel == channel],
         tags=db.session.scalars(select(Tag).order_by(Tag.name)).all(),
         can_answer=ticket.status == "open" and service.handles(ticket, current_user),
+        window_closed=ticket.status == "open" and reply_window_closed(ticket),
     )
 
 
