@@ -6,7 +6,9 @@ with ``webhook_base64`` on, files come inline as ``message.base64``, with S3 on 
 ``message.mediaUrl``, otherwise they are fetched with ``getBase64FromMediaMessage``.
 ``messages.update`` carries statuses (``SERVER_ACK``/``DELIVERY_ACK``/``READ``/``PLAYED``/
 ``ERROR``). A ``fromMe`` message (sent from the business phone, or ``send.message``
-for our own API sends) is an outgoing echo, never the customer's. The request must
+for our own API sends) is an outgoing echo, never the customer's. A ``reactionMessage``
+(``key.id`` reacted to, ``text`` the emoji, empty once removed) is the customer's reaction,
+whose line ingest writes; the business's own reactions are not stored. The request must
 carry the instance's API key (``apikey`` in the body, or the ``apikey`` header).
 
 Out: ``POST {base}/message/sendText/{instance}``, ``/message/sendMedia/{instance}``
@@ -132,6 +134,13 @@ class EvolutionAdapter(ChannelAdapter):
         elif kind in ("buttonsResponseMessage", "templateButtonReplyMessage"):
             inbound.body = as_text(content.get("selectedDisplayText")) or as_text(
                 content.get("selectedButtonId") or content.get("selectedId"))
+        elif kind == "reactionMessage":  # ingest writes the line: it names the message reacted to
+            if from_me:
+                return None  # the business reacting from its phone: not a line of the conversation
+            target = content.get("key") if isinstance(content.get("key"), dict) else {}
+            inbound.kind, inbound.reaction = "system", {"emoji": as_text(content.get("text")),
+                                                        "target": as_text(target.get("id")) or None}
+            return Incoming(inbound)
         if not inbound.body and inbound.kind == "text":
             inbound.kind, inbound.body = "system", unsupported(kind)
         return Incoming(inbound, from_me=from_me)

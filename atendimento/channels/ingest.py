@@ -6,7 +6,8 @@ exist, which the group commit (``batch``) stores many webhooks at a time. Files 
 fetched before the message is stored; a failed fetch keeps the message with a "media
 unavailable" marker and the provider's reference, retried later by
 ``retry_missing_media``. An echo (a message the business sent from outside the app)
-is stored as outgoing, or settles our own send whose answer was lost.
+is stored as outgoing, or settles our own send whose answer was lost. A reaction's
+line is written here, before it is stored, since it quotes the message reacted to.
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ from . import batch, webhook_connections
 from .base import Fetched, Incoming, MediaRef, StatusUpdate, WebhookRejected, backoff_delay
 from .registry import adapter_for
 from .webhook_connections import StaleConnection, WebhookConnection
+
+REACTION_QUOTE = 60  # characters of the reacted-to message a reaction's line quotes
 
 
 def receive_webhook(connection: WebhookConnection, headers, raw: bytes) -> dict:
@@ -69,6 +72,8 @@ def handle(connection: WebhookConnection, adapter, payload) -> dict:
     plain = []  # consecutive customer messages the group commit may take
     model = _Loader(connection)
     for item in adapter.parse(payload):
+        if isinstance(item, Incoming) and item.inbound.reaction is not None:
+            describe_reaction(connection.id, item.inbound)
         if _plain(item):
             plain.append(item)
             continue
@@ -83,6 +88,25 @@ def handle(connection: WebhookConnection, adapter, payload) -> dict:
         counts["stored" if message is not None else "duplicates"] += 1
     _receive_plain(connection, model, adapter, plain, counts)
     return counts
+
+
+def describe_reaction(connection_id: int, inbound) -> None:
+    """Write a reaction's line, quoting the message it reacts to when this connection
+    knows it. Done here, before either path stores it: adapters cannot ask the database."""
+    emoji, target = inbound.reaction.get("emoji"), inbound.reaction.get("target")
+    if not emoji:
+        inbound.body = _("Removed the reaction")
+        return
+    reacted = target and db.session.execute(
+        select(Message.kind, Message.body).where(Message.connection_id == connection_id,
+                                                 Message.external_id == target)
+    ).first()
+    quote = preview_of(reacted.kind, reacted.body) if reacted else ""
+    if not quote:
+        inbound.body = _("Reacted with %(emoji)s", emoji=emoji)
+        return
+    quote = quote if len(quote) <= REACTION_QUOTE else quote[:REACTION_QUOTE].rstrip() + "…"
+    inbound.body = _("Reacted with %(emoji)s to the message: “%(quote)s”", emoji=emoji, quote=quote)
 
 
 def _plain(item) -> bool:

@@ -33,6 +33,7 @@ class Inbound:
     timestamp: datetime | None = None
     media: dict = field(default_factory=dict)  # path, mime, name, size once stored
     choice: str | None = None  # the option id of a native menu reply (WhatsApp list/buttons)
+    reaction: dict | None = None  # {"emoji", "target": external id}; ingest writes its line ("" emoji: removed)
 
 
 def _dialect_insert(model):
@@ -142,6 +143,6 @@ def receive_inbound(connection, inbound: Inbound) -> Message | None:
     events.publish("message.created", ticket_id=ticket_id, data=message_data, ticket=ticket_data)
     if created:
         flow.start(ticket_id)
-    elif ticket.bot_mode is not None:
+    elif ticket.bot_mode is not None and inbound.reaction is None:  # a 👍 on the menu is no answer
         flow.answer(ticket_id, inbound.body, inbound.choice)
     return message

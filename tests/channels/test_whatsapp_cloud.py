@@ -180,12 +180,12 @@ def test_locations_contacts_and_replies_become_readable_lines(client, whatsapp):
 
 def test_an_unknown_type_is_stored_as_a_visible_system_line(client, whatsapp):
     post(client, whatsapp, notification([
-        message("reaction", {"message_id": "wamid.x", "emoji": "👍"}, wamid="wamid.r"),
+        message("order", {"catalog_id": "367025965434465", "product_items": []}, wamid="wamid.o"),
         {"from": CUSTOMER, "id": "wamid.u", "timestamp": "1749416383", "type": "unsupported",
          "errors": [{"code": 131051, "title": "Message type unknown"}]},
     ]))
     rows = db.session.execute(select(Message.kind, Message.body).order_by(Message.id)).all()
-    assert rows == [("system", gettext("unsupported type: %(type)s", type="reaction")),
+    assert rows == [("system", gettext("unsupported type: %(type)s", type="order")),
                     ("system", gettext("unsupported type: %(type)s", type="unsupported"))]
 
 
