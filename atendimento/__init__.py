@@ -1,6 +1,8 @@
 """Atendimento: a self-hosted customer-service inbox."""
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 from flask import Flask, g, has_request_context, request
@@ -103,7 +105,11 @@ def _select_timezone():
 def _tune_sqlite(engine) -> None:
     """SQLite as a real embedded database: foreign keys on, WAL, waits instead of
     failing when busy, and write transactions that start as writers (BEGIN IMMEDIATE)
-    so two webhook deliveries queue up rather than deadlock on a lock upgrade."""
+    so two webhook deliveries queue up rather than deadlock on a lock upgrade.
+
+    SQLite's own busy wait sleeps inside C, which under gevent freezes the whole process,
+    the greenlet holding the lock included, until the timeout. So it is kept short and a
+    busy BEGIN is retried with ``time.sleep`` (cooperative once gevent has patched it)."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -113,9 +119,25 @@ def _tune_sqlite(engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SLICE_MS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        _begin_immediate(conn.connection.dbapi_connection)
+
+
+SQLITE_BUSY_SLICE_MS = 50  # longest single wait inside SQLite (blocking, even under gevent)
+SQLITE_BUSY_PATIENCE_S = 30  # how long a writer waits in all for the lock
+
+
+def _begin_immediate(dbapi_connection) -> None:
+    deadline = time.monotonic() + SQLITE_BUSY_PATIENCE_S
+    while True:
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.002)  # let the holder (maybe a greenlet of this very process) finish

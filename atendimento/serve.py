@@ -34,7 +34,9 @@ def exec_patched(args: list[str]) -> None:
 def serve(app, host: str, port: int) -> None:
     from gevent.pywsgi import WSGIServer
 
-    server = WSGIServer((host, port), app, log=None, error_log=logging.getLogger("atendimento.serve"))
+    # Not under "atendimento": Flask's handler on that logger writes to wsgi.errors, which is
+    # this very log inside a request; a child logger would feed it back to itself forever.
+    server = WSGIServer((host, port), app, log=None, error_log=logging.getLogger("gevent.pywsgi"))
     print(f" * Atendimento on http://{host}:{port}/ (gevent; streams included). Ctrl+C stops.", flush=True)
     try:
         server.serve_forever()
