@@ -29,7 +29,7 @@ from ..extensions import db
 from ..models import BOT_ACTIONS, BotNode, BotOption, Chatbot, Connection, Message, Sector, User
 from ..tickets import flow
 from .fields import Fields, as_int
-from .service import _same_text, require_admin
+from .service import _value_taken, require_admin
 
 MAX_MESSAGE = 4096  # WhatsApp's longest text message
 MAX_REPLY = 2000
@@ -66,13 +66,7 @@ def _read_chatbot(data) -> dict:
 
 
 def _name_taken(name: str, chatbot_id=None) -> Conflict | None:
-    query = select(Chatbot.id).where(_same_text(Chatbot.name, name))
-    if chatbot_id is not None:
-        query = query.where(Chatbot.id != chatbot_id)
-    if db.session.scalar(query) is None:
-        return None
-    message = _("A chatbot named %(name)s already exists.", name=name)
-    return Conflict(message, fields={"name": message})
+    return _value_taken(Chatbot.name, name, chatbot_id, _("A chatbot named %(name)s already exists.", name=name))
 
 
 def _commit_name(name: str, chatbot_id=None) -> None:

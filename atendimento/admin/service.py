@@ -50,6 +50,17 @@ def _same_text(column, value: str):
     return (column == value) | (func.lower(column) == func.lower(literal(value)))
 
 
+def _value_taken(column, value: str, own_id, message: str, field: str = "name") -> Conflict | None:
+    """The Conflict to raise when another row already has ``value`` in ``column`` (any case)."""
+    model = column.class_
+    query = select(model.id).where(_same_text(column, value))
+    if own_id is not None:
+        query = query.where(model.id != own_id)
+    if db.session.scalar(query) is None:
+        return None
+    return Conflict(message, fields={field: message})
+
+
 # -- sectors -----------------------------------------------------------------
 
 def list_sectors() -> list[Sector]:
@@ -72,13 +83,7 @@ def _read_sector(data, partial: bool) -> dict:
 
 
 def _sector_name_taken(name: str, sector_id=None) -> Conflict | None:
-    query = select(Sector.id).where(_same_text(Sector.name, name))
-    if sector_id is not None:
-        query = query.where(Sector.id != sector_id)
-    if db.session.scalar(query) is None:
-        return None
-    message = _("A sector named %(name)s already exists.", name=name)
-    return Conflict(message, fields={"name": message})
+    return _value_taken(Sector.name, name, sector_id, _("A sector named %(name)s already exists.", name=name))
 
 
 def _apply_sector(sector: Sector, values: dict) -> None:
@@ -166,13 +171,8 @@ def _read_user(data, partial: bool) -> dict:
 
 
 def _email_taken(email: str, user_id=None) -> Conflict | None:
-    query = select(User.id).where(_same_text(User.email, email))
-    if user_id is not None:
-        query = query.where(User.id != user_id)
-    if db.session.scalar(query) is None:
-        return None
-    message = _("The e-mail %(email)s is already in use.", email=email)
-    return Conflict(message, fields={"email": message})
+    return _value_taken(User.email, email, user_id, _("The e-mail %(email)s is already in use.", email=email),
+                        field="email")
 
 
 def _other_active_admins(user: User) -> int:
@@ -261,13 +261,7 @@ def get_tag(actor: User, tag_id) -> Tag:
 
 
 def _tag_name_taken(name: str, tag_id=None) -> Conflict | None:
-    query = select(Tag.id).where(_same_text(Tag.name, name))
-    if tag_id is not None:
-        query = query.where(Tag.id != tag_id)
-    if db.session.scalar(query) is None:
-        return None
-    message = _("A tag named %(name)s already exists.", name=name)
-    return Conflict(message, fields={"name": message})
+    return _value_taken(Tag.name, name, tag_id, _("A tag named %(name)s already exists.", name=name))
 
 
 def _read_tag(data, partial: bool) -> dict:

@@ -39,6 +39,7 @@ from ..extensions import db
 from ..media import kind_for
 from ..models import BotNode, BotOption, Chatbot, Connection, Message, Sector, Ticket, TicketEvent, utcnow
 from ..serializers import message_json, ticket_json
+from . import service  # service imports this module too: only its functions are used, at call time
 
 # What a human move writes on the ticket: the bot stops at once.
 STOP = {"bot_mode": None, "bot_state": None, "bot_expires_at": None}
@@ -54,14 +55,9 @@ def initial_routing(connection: Connection, contact_id: int, *, by_business: boo
 
     ``by_business``: the business opened the conversation (a message sent from its own
     phone): the bot has nothing to ask, humans have it."""
-    if not by_business and not connection.rerun_bot_on_new_ticket and connection.flow != "human":
-        previous = db.session.execute(
-            select(Ticket.id, Ticket.sector_id).where(Ticket.contact_id == contact_id,
-                                                      Ticket.connection_id == connection.id)
-            .order_by(Ticket.id.desc()).limit(1)
-        ).first()
-        if previous is not None:  # back after a close: no bot, the sector they had
-            return {"sector_id": previous.sector_id, "bot_mode": None, "bot_state": None}
+    previous = None if by_business else _flow_skipped_for(connection, contact_id)
+    if previous is not None:  # back after a close: no bot, the sector they had
+        return {"sector_id": previous.sector_id, "bot_mode": None, "bot_state": None}
     sectors = offered_sectors(connection)
     if not by_business and connection.flow == "menu" and len(sectors) > 1:
         return {"sector_id": None, "bot_mode": "menu", "bot_state": {"invalid": 0}}
@@ -70,6 +66,18 @@ def initial_routing(connection: Connection, contact_id: int, *, by_business: boo
         if root is not None:
             return {"sector_id": None, "bot_mode": "chatbot", "bot_state": {"node": root.id, "invalid": 0}}
     return {"sector_id": sectors[0].id if len(sectors) == 1 else None, "bot_mode": None, "bot_state": None}
+
+
+def _flow_skipped_for(connection: Connection, contact_id: int, ticket_id: int | None = None):
+    """The contact's latest ticket on ``connection`` (other than ``ticket_id``) when the
+    connection does not rerun its flow for a contact coming back; None when the flow runs."""
+    if connection.rerun_bot_on_new_ticket or connection.flow == "human":
+        return None
+    query = select(Ticket.id, Ticket.sector_id).where(Ticket.contact_id == contact_id,
+                                                      Ticket.connection_id == connection.id)
+    if ticket_id is not None:
+        query = query.where(Ticket.id != ticket_id)
+    return db.session.execute(query.order_by(Ticket.id.desc()).limit(1)).first()
 
 
 def offered_sectors(connection: Connection) -> list[Sector]:
@@ -284,21 +292,12 @@ def start(ticket_id: int) -> None:
         return
     connection = db.session.get(Connection, ticket.connection_id)
     if ticket.bot_mode is None:
-        if not _skipped_flow(connection, ticket):
+        if _flow_skipped_for(connection, ticket.contact_id, ticket.id) is None:
             _apply(ticket, connection, Step(replies=_say(_text(connection.greeting))), bot=False)
         return
     if ticket.bot_turn != 0:
         return
     _apply(ticket, connection, _opening(connection, ticket), bot=True)
-
-
-def _skipped_flow(connection: Connection, ticket: Ticket) -> bool:
-    """A contact back after a close on a connection that does not rerun its flow."""
-    if connection.rerun_bot_on_new_ticket or connection.flow == "human":
-        return False
-    return db.session.scalar(select(Ticket.id).where(
-        Ticket.contact_id == ticket.contact_id, Ticket.connection_id == connection.id, Ticket.id != ticket.id
-    ).limit(1)) is not None
 
 
 def answer(ticket_id: int, text: str, choice_id: str | None = None) -> None:
@@ -350,8 +349,7 @@ def expire_waiting(now=None, limit: int = 100) -> int:
 def _apply(ticket: Ticket, connection: Connection, step: Step, *, bot: bool) -> bool:
     """Write one step: the ticket's new bot columns (conditionally), the replies, the
     event; commit; announce. False when another step or a human move came first."""
-    before = {"status": ticket.status, "sector_id": ticket.sector_id, "user_id": ticket.user_id,
-              "connection_id": ticket.connection_id}
+    before = service._snapshot(ticket)
     now = utcnow()
     values: dict = {"updated_at": now}
     if bot:
@@ -413,9 +411,7 @@ def farewell(ticket: Ticket) -> Message | None:
 
 
 def _preview(message: Message) -> str:
-    from .service import preview_of
-
-    return preview_of(message.kind, message.body)
+    return service.preview_of(message.kind, message.body)
 
 
 def _event(ticket: Ticket, step: Step, before: dict) -> TicketEvent | None:

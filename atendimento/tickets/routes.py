@@ -65,9 +65,14 @@ def _render_page(selected, peek=False):
     return render_template("tickets/index.html", **context)
 
 
+def _can_answer(ticket) -> bool:
+    return ticket.status == "open" and service.handles(ticket, current_user)
+
+
 def _conversation_context(ticket) -> dict:
     """What the centre and the side panel show for the selected ticket."""
     channel = ticket.connection.channel
+    can_answer = _can_answer(ticket)
     return dict(
         messages=ticket_messages(ticket), events=ticket_events(ticket),
         history=contact_history(current_user, ticket),
@@ -78,8 +83,8 @@ def _conversation_context(ticket) -> dict:
             select(Connection).where(Connection.enabled.is_(True), Connection.id != ticket.connection_id)
             .order_by(Connection.name)) if c.channel == channel],
         tags=db.session.scalars(select(Tag).order_by(Tag.name)).all(),
-        can_answer=ticket.status == "open" and service.handles(ticket, current_user),
-        window_closed=ticket.status == "open" and reply_window_closed(ticket),
+        can_answer=can_answer,
+        window_closed=can_answer and reply_window_closed(ticket),  # only told to whoever may write
     )
 
 
@@ -102,7 +107,7 @@ def message(ticket_id, message_id):
         abort(404)
     ticket = found.ticket
     return render_template("tickets/_message.html", m=found, show_author=found.direction == "out",
-                           can_answer=ticket.status == "open" and service.handles(ticket, current_user))
+                           can_answer=_can_answer(ticket))
 
 
 @bp.route("/tickets/<int:ticket_id>/<any(accept, close, reopen):action>", methods=["POST"])
