@@ -10,7 +10,8 @@ from flask_login import current_user
 from ..errors import Conflict, DomainError, InvalidInput
 from ..models import PROFILES
 from . import bp, forms, service
-from .fields import LANGUAGE_OPTIONS, timezones
+from .fields import LANGUAGE_OPTIONS
+from .timezones import timezone_groups
 
 
 def profile_label(profile: str) -> str:
@@ -93,7 +94,7 @@ def _user_form(user, values, error=None):
         "admin/user_form.html", error=error, section="users", user=user, values=values,
         sectors=service.list_sectors(), profiles=[(p, profile_label(p)) for p in PROFILES],
         languages=[("", _("Default (Português)"))] + list(LANGUAGE_OPTIONS),
-        timezones=[("", _("Default (%(zone)s)", zone=_default_zone()))] + [(z, z) for z in timezones()])
+        default_zone=_("Default (%(zone)s)", zone=_default_zone()), zone_groups=timezone_groups())
 
 
 def _default_zone() -> str:

@@ -8,7 +8,8 @@ from flask_login import current_user, login_required
 
 from ..admin import forms
 from ..admin import service as admin_service
-from ..admin.fields import LANGUAGE_OPTIONS, timezones
+from ..admin.fields import LANGUAGE_OPTIONS
+from ..admin.timezones import timezone_groups
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from . import bp, service
 
@@ -32,7 +33,7 @@ def _page(values=None, error=None, password_error=None):
     zone = current_app.config["DEFAULT_TIMEZONE"]
     context = dict(
         section="profile", languages=LANGUAGE_OPTIONS,
-        timezones=[("", _("Default (%(zone)s)", zone=zone))] + [(z, z) for z in timezones()],
+        default_zone=_("Default (%(zone)s)", zone=zone), zone_groups=timezone_groups(),
         values=values or {"language": user.language or "pt_BR", "timezone": user.timezone or ""},
         errors=error.fields if error else {}, form_message=error.message if error else None,
         password_errors=password_error.fields if password_error else {},
