@@ -22,6 +22,7 @@ from itertools import islice
 from queue import Empty, Full
 from typing import Any, Callable, NamedTuple
 
+from . import presence
 from .audience import Viewer, visibility_test
 from .envelope import VIEWERS_CHANGED, Event, to_wire
 
@@ -137,6 +138,7 @@ class Broker:
         while not self._closing.wait(self.heartbeat_s):
             try:
                 self._fanout(HEARTBEAT)
+                presence.update(self)  # keeps this process's users online for the other processes
             except Exception:  # noqa: BLE001 - the ticker must outlive any one bad stream
                 log.exception("realtime: heartbeat failed")
 

@@ -13,7 +13,7 @@ from flask import Response, current_app, request
 from flask_login import current_user
 from redis.exceptions import RedisError
 
-from . import bp
+from . import bp, presence
 from .audience import load_viewer, viewer_of
 from .broker import CLOSE, HEARTBEAT, RESET, Broker, Resume, Subscription
 from .envelope import RESET as RESET_EVENT
@@ -29,6 +29,7 @@ def stream():
         return Response("Login required.\n", 401, mimetype="text/plain")
     broker: Broker = current_app.extensions["realtime"]
     sub = broker.subscribe(viewer_of(current_user), on_overflow=_socket_closer(request.environ))
+    presence.update(broker)
     last_event_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
     try:
         start = broker.resume(last_event_id)
@@ -93,6 +94,7 @@ def _events(app, broker: Broker, sub: Subscription, start: Resume):
                 yield b"".join(chunks)
     finally:
         broker.unsubscribe(sub)
+        presence.update(broker)
 
 
 def _reload_viewer(app, sub: Subscription, event: Event):

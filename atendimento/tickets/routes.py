@@ -9,9 +9,11 @@ from sqlalchemy import select
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Connection, Sector, Tag, User
+from ..realtime.presence import online_user_ids
 from . import bp, service
 from .queries import (TABS, contact_history, list_tickets, reply_window_closed, tab_counts, ticket_events,
                       ticket_messages)
+from .queries import transfer_attendants
 from .visibility import get_visible_message
 
 ACTIONS = {
@@ -78,6 +80,7 @@ def _conversation_context(ticket) -> dict:
         history=contact_history(current_user, ticket),
         sectors=db.session.scalars(select(Sector).order_by(Sector.position, Sector.name)).all(),
         attendants=db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all(),
+        transfer_attendants=transfer_attendants(online_user_ids()),  # [(user, online)], sectors loaded
         # Only connections that reach this contact: the service refuses any other.
         connections=[c for c in db.session.scalars(
             select(Connection).where(Connection.enabled.is_(True), Connection.id != ticket.connection_id)
