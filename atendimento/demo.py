@@ -21,7 +21,7 @@ from . import demo_data as data
 from .extensions import db
 from .models import (BotNode, BotOption, Chatbot, Connection, Contact, Message, Sector, Tag, Ticket, TicketEvent,
                      User, utcnow)
-from .tickets import service
+from .tickets import outgoing, service, state
 from .tickets.inbound import Inbound, receive_inbound
 
 LOCAL_TZ = ZoneInfo("America/Sao_Paulo")
@@ -307,7 +307,7 @@ class _Player:
             # Reading resets the unread count (closing clears it anyway, so closed ones skip this).
             if previous != "out" and conversation.status != "closed":
                 service.open_conversation(attendant, ticket_id)
-            service.send_text(attendant, ticket_id, step.value)
+            outgoing.send_text(attendant, ticket_id, step.value)
         elif step.action == "transfer":
             service.transfer_to_sector(attendant, ticket_id, self.sectors[step.value].id)
         elif step.action == "close":
@@ -334,7 +334,7 @@ class _Player:
             .where(Message.ticket_id == ticket_id).order_by(Message.created_at.desc(), Message.id.desc()).limit(1)
         ).one()
         values = {"created_at": steps[0].at, "updated_at": steps[-1].at, "last_message_at": last.created_at,
-                  "last_message": service.preview_of(last.kind, last.body)}
+                  "last_message": state.preview_of(last.kind, last.body)}
         if conversation.status == "closed":
             values["closed_at"] = steps[-1].at
         db.session.execute(update(Ticket).where(Ticket.id == ticket_id).values(**values)

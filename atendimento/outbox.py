@@ -247,7 +247,9 @@ def worker_of(app) -> OutboxWorker:
 
 
 def _wake_on_new_message(app, name, ticket_id, data, **_kw):
-    if name == "message.created" and data.get("direction") == "out" and data.get("status") == "queued":
+    # A new outgoing message, or a failed one queued again (Reenviar).
+    if name in ("message.created", "message.updated") and data.get("direction") == "out" \
+            and data.get("status") == "queued":
         worker = app.extensions.get("outbox")
         if worker is not None:
             worker.wake()

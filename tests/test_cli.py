@@ -22,7 +22,7 @@ from atendimento.models import (
     User,
     utcnow,
 )
-from atendimento.tickets.service import preview_of
+from atendimento.tickets.state import preview_of
 from atendimento.tickets.visibility import visible_tickets
 
 DEMO_ADMIN = "admin@demo.atendimento.local"

@@ -7,7 +7,7 @@ import pytest
 from werkzeug.datastructures import FileStorage
 
 from atendimento import media
-from atendimento.channels.outgoing import send_media
+from atendimento.tickets.outgoing import send_media
 from atendimento.errors import InvalidInput
 from atendimento.extensions import db
 from atendimento.models import Message

@@ -13,7 +13,7 @@ from atendimento.channels.registry import adapter_for
 from atendimento.extensions import db
 from atendimento.models import Message
 from atendimento.outbox import IN_DOUBT, claim_due, deliver_due, worker_of
-from atendimento.tickets import service
+from atendimento.tickets import outgoing, service
 
 from .channels.helpers import provider, published  # noqa: F401  (fixtures)
 from .conftest import make_overrides
@@ -40,7 +40,7 @@ def ticket(factory, telegram):
 
 
 def send(ticket, text="Olá"):
-    return service.send_text(ticket.user, ticket.id, text)
+    return outgoing.send_text(ticket.user, ticket.id, text)
 
 
 def successful_sends(fake):

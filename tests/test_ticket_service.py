@@ -6,7 +6,7 @@ from atendimento.errors import Conflict, Forbidden, InvalidInput, InvalidTransit
 from atendimento.events import domain_event
 from atendimento.extensions import db
 from atendimento.models import Message, Ticket, TicketEvent
-from atendimento.tickets import service
+from atendimento.tickets import outgoing, service
 
 
 @pytest.fixture
@@ -246,7 +246,7 @@ def test_unread_reset_by_assignee_not_by_peek_or_others(factory, setup):
 def test_send_text_queues_an_outgoing_message(factory, setup, published):
     ticket = factory.ticket(setup["conn"], sector=setup["sales"], status="open", assignee=setup["ana"])
     published.clear()
-    message = service.send_text(setup["ana"], ticket.id, "  Bom dia! Vou verificar.  ")
+    message = outgoing.send_text(setup["ana"], ticket.id, "  Bom dia! Vou verificar.  ")
     assert (message.direction, message.status, message.body, message.author_id) == (
         "out", "queued", "Bom dia! Vou verificar.", setup["ana"].id)
     assert db.session.get(Ticket, ticket.id).last_message == "Bom dia! Vou verificar."
@@ -257,18 +257,18 @@ def test_send_text_queues_an_outgoing_message(factory, setup, published):
 def test_send_refuses_empty_or_huge_text(factory, setup, text):
     ticket = factory.ticket(setup["conn"], sector=setup["sales"], status="open", assignee=setup["ana"])
     with pytest.raises(InvalidInput):
-        service.send_text(setup["ana"], ticket.id, text)
+        outgoing.send_text(setup["ana"], ticket.id, text)
     assert db.session.scalar(select(db.func.count()).select_from(Message).where(Message.direction == "out")) == 0
 
 
 def test_only_assignee_or_admin_sends_and_only_on_open(factory, setup):
     waiting = factory.ticket(setup["conn"], sector=setup["sales"], sender="1")
     with pytest.raises(InvalidTransition):
-        service.send_text(setup["ana"], waiting.id, "oi")
+        outgoing.send_text(setup["ana"], waiting.id, "oi")
     handled = factory.ticket(setup["conn"], sector=setup["sales"], status="open", assignee=setup["ana"], sender="2")
     with pytest.raises(Forbidden):
-        service.send_text(setup["bruno"], handled.id, "oi")
-    assert service.send_text(setup["admin"], handled.id, "oi").author_id == setup["admin"].id
+        outgoing.send_text(setup["bruno"], handled.id, "oi")
+    assert outgoing.send_text(setup["admin"], handled.id, "oi").author_id == setup["admin"].id
 
 
 def test_unknown_ticket_is_not_found(setup):

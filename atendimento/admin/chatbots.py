@@ -29,7 +29,7 @@ from ..extensions import db
 from ..models import BOT_ACTIONS, BotNode, BotOption, Chatbot, Connection, Message, Sector, User
 from ..tickets import flow
 from .fields import Fields, as_int
-from .service import _value_taken, require_admin
+from .service import value_taken, require_admin
 
 MAX_MESSAGE = 4096  # WhatsApp's longest text message
 MAX_REPLY = 2000
@@ -66,7 +66,7 @@ def _read_chatbot(data) -> dict:
 
 
 def _name_taken(name: str, chatbot_id=None) -> Conflict | None:
-    return _value_taken(Chatbot.name, name, chatbot_id, _("A chatbot named %(name)s already exists.", name=name))
+    return value_taken(Chatbot.name, name, chatbot_id, _("A chatbot named %(name)s already exists.", name=name))
 
 
 def _commit_name(name: str, chatbot_id=None) -> None:

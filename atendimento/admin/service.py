@@ -50,7 +50,7 @@ def _same_text(column, value: str):
     return (column == value) | (func.lower(column) == func.lower(literal(value)))
 
 
-def _value_taken(column, value: str, own_id, message: str, field: str = "name") -> Conflict | None:
+def value_taken(column, value: str, own_id, message: str, field: str = "name") -> Conflict | None:
     """The Conflict to raise when another row already has ``value`` in ``column`` (any case)."""
     model = column.class_
     query = select(model.id).where(_same_text(column, value))
@@ -83,7 +83,7 @@ def _read_sector(data, partial: bool) -> dict:
 
 
 def _sector_name_taken(name: str, sector_id=None) -> Conflict | None:
-    return _value_taken(Sector.name, name, sector_id, _("A sector named %(name)s already exists.", name=name))
+    return value_taken(Sector.name, name, sector_id, _("A sector named %(name)s already exists.", name=name))
 
 
 def _apply_sector(sector: Sector, values: dict) -> None:
@@ -171,7 +171,7 @@ def _read_user(data, partial: bool) -> dict:
 
 
 def _email_taken(email: str, user_id=None) -> Conflict | None:
-    return _value_taken(User.email, email, user_id, _("The e-mail %(email)s is already in use.", email=email),
+    return value_taken(User.email, email, user_id, _("The e-mail %(email)s is already in use.", email=email),
                         field="email")
 
 
@@ -261,7 +261,7 @@ def get_tag(actor: User, tag_id) -> Tag:
 
 
 def _tag_name_taken(name: str, tag_id=None) -> Conflict | None:
-    return _value_taken(Tag.name, name, tag_id, _("A tag named %(name)s already exists.", name=name))
+    return value_taken(Tag.name, name, tag_id, _("A tag named %(name)s already exists.", name=name))
 
 
 def _read_tag(data, partial: bool) -> dict:

@@ -1,5 +1,5 @@
 """API side of delivery: resend a failed message (the Reenviar button's twin)."""
-from ..channels.outgoing import resend_message
+from ..tickets.outgoing import resend_message
 from ..serializers import message_json
 from . import bp
 from .routes import token_required

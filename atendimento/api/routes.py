@@ -5,10 +5,9 @@ from flask import g, request
 from flask_babel import gettext as _
 
 from ..auth import service as auth
-from ..channels.outgoing import send_media
 from ..errors import InvalidInput, Unauthorized
 from ..serializers import contact_json, message_json, ticket_json
-from ..tickets import service
+from ..tickets import outgoing, service
 from ..tickets.queries import list_tickets, ticket_messages
 from ..tickets.visibility import get_visible_contact, get_visible_ticket
 from . import bp
@@ -111,9 +110,9 @@ def messages(user, ticket_id):
 @token_required
 def send_message(user, ticket_id):
     if request.files.get("file"):  # multipart: a file, with ``text`` as its caption
-        return message_json(send_media(user, ticket_id, request.files["file"], request.form.get("text"))), 201
+        return message_json(outgoing.send_media(user, ticket_id, request.files["file"], request.form.get("text"))), 201
     body = json_body()
-    return message_json(service.send_text(user, ticket_id, body.get("text"))), 201
+    return message_json(outgoing.send_text(user, ticket_id, body.get("text"))), 201
 
 
 # -- contacts ----------------------------------------------------------------

@@ -31,8 +31,9 @@ from .. import events
 from ..extensions import db
 from ..models import Connection, Contact, ContactIdentity, Message, Ticket, utcnow
 from ..serializers import message_json, ticket_json
-from ..tickets.inbound import Inbound, _dialect_insert
-from ..tickets.service import preview_of
+from ..tickets.inbound import Inbound, dialect_insert
+from ..tickets import state
+from ..tickets.state import preview_of
 from .webhook_connections import WebhookConnection
 
 log = logging.getLogger(__name__)
@@ -261,7 +262,7 @@ def _route(items: list[Pending], targets: dict) -> list[Pending]:
 
 def _insert_query():
     return (
-        _dialect_insert(Message)
+        dialect_insert(Message)
         .on_conflict_do_nothing(index_elements=["connection_id", "external_id"])
         .returning(Message.id, Message.connection_id, Message.external_id, Message.created_at)
     )
@@ -317,7 +318,8 @@ def _announcements(stored: list[tuple], targets: dict, tickets: dict) -> list[tu
         ticket.last_message = preview_of(item.inbound.kind, item.inbound.body)
         ticket_data = ticket_json(ticket)
         message = _message(item, row, ticket_row.id)
-        announcements.append(("ticket.updated", ticket_row.id, {**ticket_data, "previous": None}, None))
+        announcements.append(("ticket.updated", ticket_row.id,
+                              state.ticket_updated_data(ticket_data, None, state.MESSAGE_FIELDS), None))
         announcements.append(("message.created", ticket_row.id, message_json(message), ticket_data))
     return announcements
 

@@ -18,13 +18,13 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import case, select, update
 
-from .. import events
 from ..extensions import db
 from ..media import MediaUnavailable, discard, store
 from ..models import Connection, Message, Ticket, TicketEvent, utcnow
-from ..serializers import message_json, ticket_json
-from ..tickets.inbound import _active_ticket, _insert_ignoring_conflict, find_or_create_contact, receive_inbound
-from ..tickets.service import preview_of
+from ..serializers import ticket_json
+from ..tickets import state
+from ..tickets.inbound import active_ticket, find_or_create_contact, insert_ignoring_conflict, receive_inbound
+from ..tickets.state import preview_of
 from ..tickets.statuses import apply_status, publish_message_updated
 from . import batch, webhook_connections
 from .base import Fetched, Incoming, MediaRef, StatusUpdate, WebhookRejected, backoff_delay
@@ -219,7 +219,7 @@ def record_echo(connection: Connection, adapter, item: Incoming) -> Message | No
     ticket_id, created = _ticket_for_echo(contact, connection)
     now = utcnow()
     media = inbound.media or {}
-    message_id = _insert_ignoring_conflict(
+    message_id = insert_ignoring_conflict(
         Message, ["connection_id", "external_id"],
         ticket_id=ticket_id, connection_id=connection.id, direction="out", kind=inbound.kind,
         body=inbound.body or "", external_id=inbound.external_id, status="sent", author_id=None,
@@ -243,9 +243,12 @@ def record_echo(connection: Connection, adapter, item: Incoming) -> Message | No
         _mark_media_missing(message_id, item, problem)
     message, ticket = db.session.get(Message, message_id), db.session.get(Ticket, ticket_id)
     db.session.refresh(ticket)
-    events.publish("ticket.created" if created else "ticket.updated", ticket_id=ticket_id,
-                   data=ticket_json(ticket) if created else {**ticket_json(ticket), "previous": None})
-    events.publish("message.created", ticket_id=ticket_id, data=message_json(message))
+    ticket_data = ticket_json(ticket)
+    if created:
+        state.announce_ticket_created(ticket_data)
+    else:
+        state.publish_ticket_updated(ticket_data, None, ("last_message", "last_message_at"))
+    state.announce_message_created(message, ticket_data)
     return message
 
 
@@ -279,7 +282,7 @@ def _ticket_for_echo(contact, connection) -> tuple[int, bool]:
     )
     if latest is not None:
         return latest, False
-    return _active_ticket(contact, connection, by_business=True)
+    return active_ticket(contact, connection, by_business=True)
 
 
 # -- retrying files that could not be fetched -----------------------------------

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..errors import DomainError
-from .outgoing import resend_message
+from ..tickets.outgoing import resend_message
 
 bp = Blueprint("channels", __name__)
 

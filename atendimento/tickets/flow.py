@@ -34,12 +34,11 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
-from .. import events
 from ..extensions import db
 from ..media import kind_for
 from ..models import BotNode, BotOption, Chatbot, Connection, Message, Sector, Ticket, TicketEvent, utcnow
-from ..serializers import message_json, ticket_json
-from . import service  # service imports this module too: only its functions are used, at call time
+from ..serializers import ticket_json
+from . import outgoing, state
 
 # What a human move writes on the ticket: the bot stops at once.
 STOP = {"bot_mode": None, "bot_state": None, "bot_expires_at": None}
@@ -349,7 +348,7 @@ def expire_waiting(now=None, limit: int = 100) -> int:
 def _apply(ticket: Ticket, connection: Connection, step: Step, *, bot: bool) -> bool:
     """Write one step: the ticket's new bot columns (conditionally), the replies, the
     event; commit; announce. False when another step or a human move came first."""
-    before = service._snapshot(ticket)
+    before = state.snapshot(ticket)
     now = utcnow()
     values: dict = {"updated_at": now}
     if bot:
@@ -364,9 +363,7 @@ def _apply(ticket: Ticket, connection: Connection, step: Step, *, bot: bool) -> 
             values["sector_id"] = step.sector.id
         if step.close:
             values.update(status="closed", closed_at=now, unread=0)
-    messages = [_bot_message(ticket, reply, now) for reply in step.replies]
-    if messages:
-        values.update(last_message=_preview(messages[-1]), last_message_at=now)
+    replies = [_bot_reply(reply) for reply in step.replies]
     query = update(Ticket).where(Ticket.id == ticket.id)
     if bot:
         query = query.where(Ticket.status == "pending", Ticket.bot_mode.is_not(None),
@@ -374,29 +371,29 @@ def _apply(ticket: Ticket, connection: Connection, step: Step, *, bot: bool) -> 
     if db.session.execute(query.values(**values).execution_options(synchronize_session=False)).rowcount != 1:
         db.session.rollback()
         return False
-    db.session.add_all(messages)
+    messages = [outgoing.compose(ticket, from_bot=True, now=now, **reply) for reply in replies]
     event = _event(ticket, step, before)
     if event is not None:
         db.session.add(event)
     db.session.commit()
     db.session.expire(ticket)
+    ticket_data = ticket_json(ticket)
     for message in messages:
-        events.publish("message.created", ticket_id=ticket.id, data=message_json(message))
+        state.announce_message_created(message, ticket_data)
     if bot or messages:
-        events.publish("ticket.updated", ticket_id=ticket.id, data={**ticket_json(ticket), "previous": before})
+        state.announce_ticket_updated(ticket, before, data=ticket_data, changed=("bot",) if step.ends else ())
     return True
 
 
-def _bot_message(ticket: Ticket, reply: Reply, now) -> Message:
-    message = Message(ticket_id=ticket.id, connection_id=ticket.connection_id, direction="out", author_id=None,
-                      from_bot=True, kind="text", body=reply.body, status="queued", created_at=now,
-                      next_attempt_at=now, attempts=0, meta=reply.meta())
+def _bot_reply(reply: Reply) -> dict:
+    """What ``outgoing.compose`` needs of a bot's reply: its text, menu and the node's file."""
+    fields = {"kind": "text", "body": reply.body, "meta": reply.meta()}
     node = reply.node
     if node is not None and node.media_path:
-        message.kind = kind_for(node.media_mime or "application/octet-stream")
-        message.media_path, message.media_mime = node.media_path, node.media_mime
-        message.media_name, message.media_size = node.media_name, node.media_size
-    return message
+        fields["kind"] = kind_for(node.media_mime or "application/octet-stream")
+        fields["media"] = {"path": node.media_path, "mime": node.media_mime, "name": node.media_name,
+                           "size": node.media_size}
+    return fields
 
 
 def farewell(ticket: Ticket) -> Message | None:
@@ -405,13 +402,7 @@ def farewell(ticket: Ticket) -> Message | None:
     text = (db.session.get(Connection, ticket.connection_id).farewell or "").strip()
     if not text:
         return None
-    message = _bot_message(ticket, Reply(body=text, remove_keyboard=True), utcnow())
-    db.session.add(message)
-    return message
-
-
-def _preview(message: Message) -> str:
-    return service.preview_of(message.kind, message.body)
+    return outgoing.compose(ticket, from_bot=True, **_bot_reply(Reply(body=text, remove_keyboard=True)))
 
 
 def _event(ticket: Ticket, step: Step, before: dict) -> TicketEvent | None:

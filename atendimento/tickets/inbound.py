@@ -12,12 +12,11 @@ from datetime import datetime
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .. import events
 from ..extensions import db
 from ..models import Contact, ContactIdentity, Message, Ticket, TicketEvent, utcnow
 from ..serializers import message_json, ticket_json
-from . import flow
-from .service import preview_of
+from . import flow, state
+from .state import preview_of
 
 
 @dataclass
@@ -36,7 +35,7 @@ class Inbound:
     reaction: dict | None = None  # {"emoji", "target": external id}; ingest writes its line ("" emoji: removed)
 
 
-def _dialect_insert(model):
+def dialect_insert(model):
     """The INSERT of the database in use, which knows ON CONFLICT."""
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -46,9 +45,9 @@ def _dialect_insert(model):
     raise RuntimeError(f"unsupported database: {dialect}")  # pragma: no cover
 
 
-def _insert_ignoring_conflict(model, index_elements, index_where=None, **values):
+def insert_ignoring_conflict(model, index_elements, index_where=None, **values):
     """INSERT … ON CONFLICT DO NOTHING RETURNING id; None when the row already existed."""
-    stmt = _dialect_insert(model).values(**values).on_conflict_do_nothing(
+    stmt = dialect_insert(model).values(**values).on_conflict_do_nothing(
         index_elements=index_elements, index_where=index_where)
     return db.session.execute(stmt.returning(model.id)).scalar()
 
@@ -62,7 +61,7 @@ def find_or_create_contact(channel: str, sender_id: str, name: str | None, phone
     contact = Contact(name=name or "", phone=phone)
     db.session.add(contact)
     db.session.flush()
-    won = _insert_ignoring_conflict(ContactIdentity, ["channel", "external_id"], contact_id=contact.id,
+    won = insert_ignoring_conflict(ContactIdentity, ["channel", "external_id"], contact_id=contact.id,
                                     channel=channel, external_id=sender_id)
     if won is None:  # another delivery created this contact first: use theirs
         db.session.expunge(contact)
@@ -78,14 +77,14 @@ def _contact_by_identity(channel: str, sender_id: str) -> Contact | None:
     )
 
 
-def _active_ticket(contact: Contact, connection, *, by_business: bool = False) -> tuple[int, bool]:
+def active_ticket(contact: Contact, connection, *, by_business: bool = False) -> tuple[int, bool]:
     """The id of the contact's active ticket on ``connection``, creating it; (id, created).
     ``by_business``: a message the business sent opens it (no bot then, see ``flow``)."""
-    existing = _active_ticket_id(contact, connection)
+    existing = active_ticket_id(contact, connection)
     if existing is not None:
         return existing, False
     now = utcnow()
-    created_id = _insert_ignoring_conflict(
+    created_id = insert_ignoring_conflict(
         Ticket, ["contact_id", "connection_id"], text("status <> 'closed'"),
         contact_id=contact.id, connection_id=connection.id, status="pending", unread=0,
         last_message="", last_message_at=now, created_at=now, updated_at=now, bot_turn=0,
@@ -93,10 +92,10 @@ def _active_ticket(contact: Contact, connection, *, by_business: bool = False) -
     )
     if created_id is not None:
         return created_id, True
-    return _active_ticket_id(contact, connection), False  # a concurrent delivery created it first
+    return active_ticket_id(contact, connection), False  # a concurrent delivery created it first
 
 
-def _active_ticket_id(contact: Contact, connection) -> int | None:
+def active_ticket_id(contact: Contact, connection) -> int | None:
     return db.session.scalar(
         select(Ticket.id).where(Ticket.contact_id == contact.id, Ticket.connection_id == connection.id,
                                 Ticket.status != "closed")
@@ -111,10 +110,10 @@ def receive_inbound(connection, inbound: Inbound) -> Message | None:
     created included). The event payloads are built before the commit, from rows the
     statements returned, so announcing costs no extra queries."""
     contact = find_or_create_contact(connection.channel, inbound.sender_id, inbound.name, inbound.phone)
-    ticket_id, created = _active_ticket(contact, connection)
+    ticket_id, created = active_ticket(contact, connection)
     now = utcnow()
     media = inbound.media or {}
-    message = _dialect_insert(Message).values(
+    message = dialect_insert(Message).values(
         ticket_id=ticket_id, connection_id=connection.id, direction="in", kind=inbound.kind,
         body=inbound.body or "", external_id=inbound.external_id, status="received",
         media_path=media.get("path"), media_mime=media.get("mime"), media_name=media.get("name"),
@@ -137,10 +136,10 @@ def receive_inbound(connection, inbound: Inbound) -> Message | None:
     ticket_data, message_data = ticket_json(ticket), message_json(message)
     db.session.commit()
     if created:
-        events.publish("ticket.created", ticket_id=ticket_id, data=ticket_data)
+        state.announce_ticket_created(ticket_data)
     else:
-        events.publish("ticket.updated", ticket_id=ticket_id, data={**ticket_data, "previous": None})
-    events.publish("message.created", ticket_id=ticket_id, data=message_data, ticket=ticket_data)
+        state.publish_ticket_updated(ticket_data, None, state.MESSAGE_FIELDS)
+    state.publish_message_created(message_data, ticket_data)
     if created:
         flow.start(ticket_id)
     elif ticket.bot_mode is not None and inbound.reaction is None:  # a 👍 on the menu is no answer

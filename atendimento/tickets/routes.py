@@ -10,7 +10,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..models import Connection, Sector, Tag, User
 from ..realtime.presence import online_user_ids
-from . import bp, service
+from . import bp, outgoing, service, state
 from .queries import (TABS, contact_history, list_tickets, reply_window_closed, tab_counts, ticket_events,
                       ticket_messages)
 from .queries import transfer_attendants
@@ -68,7 +68,7 @@ def _render_page(selected, peek=False):
 
 
 def _can_answer(ticket) -> bool:
-    return ticket.status == "open" and service.handles(ticket, current_user)
+    return state.may_answer(ticket, current_user)
 
 
 def _conversation_context(ticket) -> dict:
@@ -148,7 +148,7 @@ def transfer(ticket_id):
 @login_required
 def send(ticket_id):
     try:
-        service.send_text(current_user, ticket_id, request.form.get("text"))
+        outgoing.send_text(current_user, ticket_id, request.form.get("text"))
     except DomainError as error:
         return _refused(error, ticket_id)
     return redirect(url_for("tickets.show", ticket_id=ticket_id, tab="open") + "#composer")

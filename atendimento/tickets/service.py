@@ -9,36 +9,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import events
-from ..errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from ..errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from ..extensions import db
-from ..models import Connection, Message, Sector, Ticket, TicketEvent, User, utcnow
-from ..serializers import message_json, ticket_json
-from . import flow
-from .visibility import as_id, get_visible_ticket, ticket_visible_clause
-
-MAX_TEXT_LENGTH = 4096
+from ..models import Connection, Sector, Ticket, TicketEvent, User, utcnow
+from . import flow, state
+from .visibility import as_id, get_visible_ticket
 
 
 # -- helpers -----------------------------------------------------------------
-
-def _snapshot(ticket: Ticket) -> dict:
-    """What the stream needs to tell who could see the ticket before a move."""
-    return {"status": ticket.status, "sector_id": ticket.sector_id, "user_id": ticket.user_id,
-            "connection_id": ticket.connection_id}
-
-
-def _conditional_update(ticket_id: int, allowed: tuple[str, ...], actor: User | None = None, **values) -> bool:
-    """UPDATE the ticket only while its status is one of ``allowed`` (and, with an actor,
-    only while the actor may still see it). True when this call won."""
-    query = update(Ticket).where(Ticket.id == ticket_id, Ticket.status.in_(allowed))
-    if actor is not None:
-        query = query.where(ticket_visible_clause(actor))
-    result = db.session.execute(
-        query.values(updated_at=utcnow(), **values).execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
 
 def _finish_move(ticket: Ticket, actor: User | None, kind: str, before: dict, **data) -> Ticket:
     """Record the TicketEvent, commit, announce. ``ticket`` is reloaded to its new state."""
@@ -48,12 +26,8 @@ def _finish_move(ticket: Ticket, actor: User | None, kind: str, before: dict, **
         from_status=before["status"], to_status=ticket.status, data=data,
     ))
     db.session.commit()
-    events.publish("ticket.updated", ticket_id=ticket.id, data={**ticket_json(ticket), "previous": before})
+    state.announce_ticket_updated(ticket, before)
     return ticket
-
-
-def _holder_name(ticket: Ticket) -> str:
-    return ticket.user.name if ticket.user else _("someone else")
 
 
 def _refuse_stale(ticket_id: int, actor: User) -> None:
@@ -64,7 +38,7 @@ def _refuse_stale(ticket_id: int, actor: User) -> None:
         raise NotFound()
     if ticket.status == "open":
         raise Conflict(_("Ticket #%(id)s is already being handled by %(name)s.", id=ticket.id,
-                         name=_holder_name(ticket)), holder_id=ticket.user_id)
+                         name=state.holder_name(ticket)), holder_id=ticket.user_id)
     raise InvalidTransition(_("Ticket #%(id)s is %(status)s; this action is not possible now.",
                               id=ticket.id, status=status_label(ticket.status)))
 
@@ -73,24 +47,13 @@ def status_label(status: str) -> str:
     return {"pending": _("waiting"), "open": _("being handled"), "closed": _("closed")}.get(status, status)
 
 
-def handles(ticket: Ticket, actor: User) -> bool:
-    """On an open ticket only its assignee or an admin acts (and answers)."""
-    return ticket.status != "open" or actor.is_admin or ticket.user_id == actor.id
-
-
-def _require_handler(ticket: Ticket, actor: User) -> None:
-    if not handles(ticket, actor):
-        raise Forbidden(_("Only %(name)s or an admin can do this while the ticket is being handled.",
-                          name=_holder_name(ticket)))
-
-
 # -- the moves ---------------------------------------------------------------
 
 def accept_ticket(actor: User, ticket_id) -> Ticket:
     """Atender: pending → open, assigned to ``actor``. Of concurrent accepts one wins."""
     ticket = get_visible_ticket(actor, ticket_id)
-    before = _snapshot(ticket)
-    if not _conditional_update(ticket.id, ("pending",), actor, status="open", user_id=actor.id, **flow.STOP):
+    before = state.snapshot(ticket)
+    if not state.conditional_update(ticket.id, ("pending",), actor, status="open", user_id=actor.id, **flow.STOP):
         _refuse_stale(ticket.id, actor)
     return _finish_move(ticket, actor, "accepted", before)
 
@@ -100,15 +63,15 @@ def close_ticket(actor: User, ticket_id) -> Ticket:
     ticket = get_visible_ticket(actor, ticket_id)
     if ticket.status == "closed":
         raise InvalidTransition(_("Ticket #%(id)s is already closed.", id=ticket.id))
-    _require_handler(ticket, actor)
-    before = _snapshot(ticket)
-    if not _conditional_update(ticket.id, (before["status"],), actor, status="closed", closed_at=utcnow(),
+    state.require_handler(ticket, actor)
+    before = state.snapshot(ticket)
+    if not state.conditional_update(ticket.id, (before["status"],), actor, status="closed", closed_at=utcnow(),
                                unread=0, **flow.STOP):
         _refuse_stale(ticket.id, actor)
     farewell = flow.farewell(ticket) if before["status"] == "open" else None
     ticket = _finish_move(ticket, actor, "closed", before)
     if farewell is not None:
-        events.publish("message.created", ticket_id=ticket.id, data=message_json(farewell))
+        state.announce_message_created(farewell)
     return ticket
 
 
@@ -119,9 +82,9 @@ def reopen_ticket(actor: User, ticket_id) -> Ticket:
     if ticket.status != "closed":
         raise InvalidTransition(_("Only a closed ticket can be reopened."))
     _refuse_if_active_elsewhere(ticket.contact_id, ticket.connection_id)
-    before = _snapshot(ticket)
+    before = state.snapshot(ticket)
     try:
-        won = _conditional_update(ticket.id, ("closed",), actor, status="open", user_id=actor.id, closed_at=None)
+        won = state.conditional_update(ticket.id, ("closed",), actor, status="open", user_id=actor.id, closed_at=None)
     except IntegrityError:  # another ticket became active meanwhile: the unique index said no
         db.session.rollback()
         _refuse_if_active_elsewhere(ticket.contact_id, ticket.connection_id)
@@ -149,8 +112,8 @@ def transfer_to_sector(actor: User, ticket_id, sector_id) -> Ticket:
     if ticket.status == "pending" and ticket.sector_id == sector.id:
         raise InvalidInput(_("The ticket is already waiting in %(sector)s.", sector=sector.name),
                            fields={"sector_id": _("Already in this sector.")})
-    before = _snapshot(ticket)
-    if not _conditional_update(ticket.id, ("pending", "open"), actor, status="pending", sector_id=sector.id,
+    before = state.snapshot(ticket)
+    if not state.conditional_update(ticket.id, ("pending", "open"), actor, status="pending", sector_id=sector.id,
                                user_id=None, **flow.STOP):
         _refuse_stale(ticket.id, actor)
     return _finish_move(ticket, actor, "transferred", before, to_sector_id=sector.id, to_sector=sector.name)
@@ -176,8 +139,8 @@ def transfer_to_user(actor: User, ticket_id, user_id) -> Ticket:
     if ticket.status == "open" and ticket.user_id == target.id:
         raise InvalidInput(_("%(name)s is already handling this ticket.", name=target.name),
                            fields={"user_id": _("Already assigned.")})
-    before = _snapshot(ticket)
-    if not _conditional_update(ticket.id, ("pending", "open"), actor, status="open", user_id=target.id,
+    before = state.snapshot(ticket)
+    if not state.conditional_update(ticket.id, ("pending", "open"), actor, status="open", user_id=target.id,
                                sector_id=sector_id, **flow.STOP):
         _refuse_stale(ticket.id, actor)
     return _finish_move(ticket, actor, "transferred", before, to_user_id=target.id, to_user=target.name,
@@ -196,9 +159,9 @@ def transfer_to_connection(actor: User, ticket_id, connection_id) -> Ticket:
         raise InvalidInput(_("%(name)s does not reach this contact's channel.", name=target.name),
                            fields={"connection_id": _("Another channel.")})
     _refuse_if_active_elsewhere(ticket.contact_id, target.id)
-    before = _snapshot(ticket)
+    before = state.snapshot(ticket)
     try:
-        won = _conditional_update(ticket.id, ("pending", "open"), actor, connection_id=target.id)
+        won = state.conditional_update(ticket.id, ("pending", "open"), actor, connection_id=target.id)
     except IntegrityError:
         db.session.rollback()
         _refuse_if_active_elsewhere(ticket.contact_id, target.id)
@@ -226,7 +189,7 @@ def transfer_ticket(actor: User, ticket_id, *, sector_id=None, user_id=None, con
 def _require_movable(ticket: Ticket, actor: User) -> None:
     if ticket.status == "closed":
         raise InvalidTransition(_("A closed ticket cannot be transferred; reopen it first."))
-    _require_handler(ticket, actor)
+    state.require_handler(ticket, actor)
 
 
 def _get_or_invalid(model, ident, field: str, message: str):
@@ -249,49 +212,8 @@ def open_conversation(actor: User, ticket_id, *, peek: bool = False) -> Ticket:
                            .execution_options(synchronize_session=False))
         db.session.commit()
         db.session.expire(ticket)
-        events.publish("ticket.updated", ticket_id=ticket.id, data={**ticket_json(ticket), "previous": _snapshot(ticket)})
+        state.announce_ticket_updated(ticket, state.snapshot(ticket), changed=("unread",))
     return ticket
-
-
-def send_text(actor: User, ticket_id, text) -> Message:
-    """Store an outgoing text as ``queued``; the outbox delivers it to the channel."""
-    ticket = get_visible_ticket(actor, ticket_id)
-    body = (text or "").strip() if isinstance(text, str) else ""
-    if not body:
-        raise InvalidInput(_("The message is empty."), fields={"text": _("Write something to send.")})
-    if len(body) > MAX_TEXT_LENGTH:
-        raise InvalidInput(_("The message is too long (at most %(n)s characters).", n=MAX_TEXT_LENGTH),
-                           fields={"text": _("Too long.")})
-    if ticket.status != "open":
-        raise InvalidTransition(_("Accept the ticket before answering."))
-    _require_handler(ticket, actor)
-    now = utcnow()
-    message = Message(ticket_id=ticket.id, connection_id=ticket.connection_id, direction="out",
-                      author_id=actor.id, kind="text", body=body, status="queued", created_at=now,
-                      next_attempt_at=now)
-    db.session.add(message)
-    db.session.execute(update(Ticket).where(Ticket.id == ticket.id)
-                       .values(last_message=preview_of("text", body), last_message_at=now, updated_at=now)
-                       .execution_options(synchronize_session=False))
-    db.session.commit()
-    db.session.expire(ticket)
-    events.publish("message.created", ticket_id=ticket.id, data=message_json(message))
-    events.publish("ticket.updated", ticket_id=ticket.id, data={**ticket_json(ticket), "previous": _snapshot(ticket)})
-    return message
-
-
-PREVIEW_LABELS = {
-    "image": "📷", "audio": "🎤", "video": "🎬", "document": "📄", "sticker": "🏷️", "location": "📍",
-}
-
-
-def preview_of(kind: str, body: str) -> str:
-    """The one line a list row shows for the last message."""
-    text = " ".join((body or "").split())
-    label = PREVIEW_LABELS.get(kind)
-    if label:
-        text = f"{label} {text}".strip() if text else f"{label} {kind}"
-    return text[:255]
 
 
 def set_contact_tags(actor: User, contact_id, tag_ids) -> list:
@@ -317,7 +239,7 @@ def move_sector_tickets(actor: User, from_sector_id: int, to_sector_id: int) -> 
     kept. Closed tickets move silently; active ones get a TicketEvent and an event."""
     target = db.session.get(Sector, to_sector_id)
     tickets = list(db.session.scalars(select(Ticket).where(Ticket.sector_id == from_sector_id)))
-    before = {t.id: _snapshot(t) for t in tickets}
+    before = {t.id: state.snapshot(t) for t in tickets}
     result = db.session.execute(
         update(Ticket).where(Ticket.sector_id == from_sector_id)
         .values(sector_id=target.id, updated_at=utcnow()).execution_options(synchronize_session=False))
@@ -329,5 +251,5 @@ def move_sector_tickets(actor: User, from_sector_id: int, to_sector_id: int) -> 
     db.session.commit()
     for ticket in active:
         db.session.expire(ticket)
-        events.publish("ticket.updated", ticket_id=ticket.id, data={**ticket_json(ticket), "previous": before[ticket.id]})
+        state.announce_ticket_updated(ticket, before[ticket.id])
     return result.rowcount

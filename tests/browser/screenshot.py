@@ -17,7 +17,7 @@ from playwright.sync_api import sync_playwright
 from atendimento import create_app
 from atendimento.extensions import db
 from atendimento.models import Message, Ticket, TicketEvent, utcnow
-from atendimento.tickets import service
+from atendimento.tickets import outgoing, service
 from tests.factories import Factory
 
 from .server import LiveServer, launch_chromium
@@ -76,7 +76,7 @@ def seed(f: Factory) -> dict:
 
     old = conversation("Patrícia Gomes", "5511922221111", ["Meu pedido veio com a cor errada"], suporte)
     service.accept_ticket(ana, old.id)
-    service.send_text(ana, old.id, "Sinto muito! Já enviamos a cor certa, chega em 3 dias úteis.")
+    outgoing.send_text(ana, old.id, "Sinto muito! Já enviamos a cor certa, chega em 3 dias úteis.")
     service.close_ticket(ana, old.id)
     _age(old.id, 60 * 24 * 12)
 
@@ -88,7 +88,7 @@ def seed(f: Factory) -> dict:
         ("Oi Patrícia, tudo bem? Sou a Ana, do suporte. Vou te ajudar!", "read", None),
         ("Você pode me dizer o modelo do fone e o número do pedido?", "read", None),
     ]:
-        m = service.send_text(ana, t.id, text)
+        m = outgoing.send_text(ana, t.id, text)
         m.status, m.error = status, error
     db.session.commit()
     f.inbound(whatsapp, sender="5511922221111", text="Modelo XF-200, pedido 4799")
@@ -96,14 +96,14 @@ def seed(f: Factory) -> dict:
         ("Obrigada! Esse modelo tem um botão de reset: segure o botão de ligar por 10 segundos.", "delivered", None),
         ("Se não funcionar, já abro a troca para você.", "sent", None),
     ]:
-        m = service.send_text(ana, t.id, text)
+        m = outgoing.send_text(ana, t.id, text)
         m.status, m.error = status, error
     db.session.commit()
     f.inbound(whatsapp, sender="5511922221111", text="Funcionou!!! Muito obrigada 😊\nVocês são demais.")
-    m = service.send_text(ana, t.id, "Que ótimo! Qualquer coisa é só chamar.")
+    m = outgoing.send_text(ana, t.id, "Que ótimo! Qualquer coisa é só chamar.")
     m.status, m.error = "failed", "WhatsApp recusou: número fora da janela de 24 h"
     db.session.commit()
-    service.send_text(ana, t.id, "Posso ajudar em algo mais?")
+    outgoing.send_text(ana, t.id, "Posso ajudar em algo mais?")
     open_id = t.id
     contact = t.contact
     contact.email = "patricia.gomes@example.com"
@@ -139,7 +139,7 @@ def seed(f: Factory) -> dict:
         ticket = conversation(name, sender, [text], sector)
         who = carla if sector is financeiro else ana
         service.accept_ticket(who, ticket.id)
-        service.send_text(who, ticket.id, "Por nada! Tenha um ótimo dia.")
+        outgoing.send_text(who, ticket.id, "Por nada! Tenha um ótimo dia.")
         service.close_ticket(who, ticket.id)
         _age(ticket.id, age)
         closed_ids.append(ticket.id)

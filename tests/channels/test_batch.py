@@ -25,6 +25,7 @@ from atendimento.extensions import db
 from atendimento.models import Connection, Contact, Message, Ticket
 from atendimento.serializers import message_json, ticket_json
 from atendimento.tickets.inbound import Inbound
+from atendimento.tickets.state import MESSAGE_FIELDS
 
 
 @dataclasses.dataclass
@@ -213,8 +214,10 @@ def test_the_batch_announces_what_receive_inbound_would(client, gateway, publish
     ticket = ticket_json(db.session.get(Ticket, ticket_id))
     messages = {m.external_id: message_json(m) for m in db.session.scalars(select(Message))}
     assert [data for _name, _ticket, data in published] == [
-        {**ticket, "unread": 2, "last_message": "segunda", "previous": None}, messages["m2"],
-        {**ticket, "unread": 3, "last_message": "terceira", "previous": None}, messages["m3"],
+        {**ticket, "unread": 2, "last_message": "segunda", "previous": None, "changed": list(MESSAGE_FIELDS)},
+        messages["m2"],
+        {**ticket, "unread": 3, "last_message": "terceira", "previous": None, "changed": list(MESSAGE_FIELDS)},
+        messages["m3"],
     ]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from atendimento.extensions import db
 from atendimento.models import Message, Ticket
 from atendimento.outbox import claim_due, deliver_due
-from atendimento.tickets import service
+from atendimento.tickets import outgoing, service
 
 from .helpers import JPEG, MP4, OGG, PDF, WEBP, message_count, only_message, post_webhook, stored_bytes
 
@@ -175,7 +175,7 @@ def test_a_message_sent_from_the_phone_is_stored_as_outgoing(client, evolution):
 def test_the_echo_of_our_own_send_settles_it_and_is_not_stored_twice(app, client, evolution, evolution_api,
                                                                       factory):
     ticket = factory.ticket(evolution, status="open", sender=CUSTOMER)
-    queued = service.send_text(ticket.user, ticket.id, "Seu pedido saiu")
+    queued = outgoing.send_text(ticket.user, ticket.id, "Seu pedido saiu")
     claim_due(queued.next_attempt_at, 10)  # the worker took it, sent it, and died before saving
     post_webhook(client, evolution, event("send.message", {
         "key": {"remoteJid": JID, "fromMe": True, "id": "BAE5LOSTANSWER"}, "pushName": "Loja Centro",
@@ -191,7 +191,7 @@ def test_the_echo_of_our_own_send_settles_it_and_is_not_stored_twice(app, client
 
 def test_statuses_from_messages_update(client, evolution, factory):
     ticket = factory.ticket(evolution, status="open", sender=CUSTOMER)
-    sent = service.send_text(ticket.user, ticket.id, "Oi")
+    sent = outgoing.send_text(ticket.user, ticket.id, "Oi")
     deliver_due()
     db.session.refresh(sent)
 
@@ -211,7 +211,7 @@ def test_statuses_from_messages_update(client, evolution, factory):
 
 def test_outbound_text(evolution, evolution_api, factory):
     ticket = factory.ticket(evolution, status="open", sender=CUSTOMER)
-    sent = service.send_text(ticket.user, ticket.id, "Bom dia!")
+    sent = outgoing.send_text(ticket.user, ticket.id, "Bom dia!")
     deliver_due()
     (call,) = evolution_api.calls("POST", f"/message/sendText/{INSTANCE}")
     assert call.headers["apikey"] == APIKEY
@@ -228,7 +228,7 @@ def test_outbound_files(evolution, evolution_api, factory, data, filename, endpo
 
     from werkzeug.datastructures import FileStorage
 
-    from atendimento.channels.outgoing import send_media
+    from atendimento.tickets.outgoing import send_media
 
     ticket = factory.ticket(evolution, status="open", sender=CUSTOMER)
     queued = send_media(ticket.user, ticket.id, FileStorage(BytesIO(data), filename), "legenda")

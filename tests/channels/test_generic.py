@@ -10,7 +10,7 @@ from sqlalchemy import select
 from atendimento.extensions import db
 from atendimento.models import Message, Ticket
 from atendimento.outbox import deliver_due
-from atendimento.tickets import service
+from atendimento.tickets import outgoing, service
 
 from .helpers import HTML, PNG, message_count, only_message, post_webhook, stored_bytes
 
@@ -123,7 +123,7 @@ def test_an_unknown_type_becomes_a_visible_system_line(client, gateway):
 
 def test_statuses_move_our_message_forward(client, gateway, factory):
     ticket = factory.ticket(gateway, status="open")
-    sent = service.send_text(ticket.user, ticket.id, "Olá")
+    sent = outgoing.send_text(ticket.user, ticket.id, "Olá")
     deliver_due()
     db.session.refresh(sent)
     assert (sent.status, sent.external_id) == ("sent", f"gw-{sent.id}")
@@ -135,7 +135,7 @@ def test_statuses_move_our_message_forward(client, gateway, factory):
 
 def test_replies_are_posted_signed_with_our_id(app, gateway, factory, provider):
     ticket = factory.ticket(gateway, status="open", sender="ana-42")
-    message = service.send_text(ticket.user, ticket.id, "Bom dia")
+    message = outgoing.send_text(ticket.user, ticket.id, "Bom dia")
     assert deliver_due() == 1
     (request,) = provider.calls("POST", "/send")
     assert request.json == {"id": str(message.id), "to": "ana-42", "text": "Bom dia"}
@@ -149,7 +149,7 @@ def test_a_file_reply_carries_a_link_the_gateway_can_fetch(app, client, gateway,
 
     from werkzeug.datastructures import FileStorage
 
-    from atendimento.channels.outgoing import send_media
+    from atendimento.tickets.outgoing import send_media
 
     ticket = factory.ticket(gateway, status="open", sender="ana-42")
     message = send_media(ticket.user, ticket.id, FileStorage(BytesIO(PNG), "foto.png", content_type="image/png"),

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from atendimento.extensions import db
 from atendimento.models import Message, Ticket
 from atendimento.outbox import deliver_due
-from atendimento.tickets import service
+from atendimento.tickets import outgoing, service
 
 from .helpers import message_count, post_webhook
 from .test_evolution import CUSTOMER as EVOLUTION_CUSTOMER
@@ -22,7 +22,7 @@ SHIPPED = "Seu pedido saiu para entrega e chega hoje até as 18h; qualquer dúvi
 def _sent(factory, connection, customer, text=SHIPPED) -> Message:
     """Our attendant's message, delivered: it now has the provider's id."""
     ticket = factory.ticket(connection, status="open", sender=customer)
-    sent = service.send_text(ticket.user, ticket.id, text)
+    sent = outgoing.send_text(ticket.user, ticket.id, text)
     deliver_due()
     db.session.refresh(sent)
     assert sent.external_id

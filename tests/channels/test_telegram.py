@@ -7,11 +7,11 @@ from flask_babel import gettext
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
-from atendimento.channels.outgoing import send_media
+from atendimento.tickets.outgoing import send_media
 from atendimento.extensions import db
 from atendimento.models import Message
 from atendimento.outbox import deliver_due
-from atendimento.tickets import service
+from atendimento.tickets import outgoing, service
 
 from .helpers import JPEG, MP3, MP4, OGG, PDF, WEBP, message_count, only_message, post_webhook, stored_bytes
 
@@ -151,7 +151,7 @@ def _open_ticket(factory, telegram):
 
 def test_outbound_text_uses_send_message(telegram, bot_api, factory):
     ticket = _open_ticket(factory, telegram)
-    sent = service.send_text(ticket.user, ticket.id, "Em que posso ajudar?")
+    sent = outgoing.send_text(ticket.user, ticket.id, "Em que posso ajudar?")
     deliver_due()
     (call,) = bot_api.calls("POST", f"/bot{BOT}/sendMessage")
     assert call.json == {"chat_id": str(CHAT), "text": "Em que posso ajudar?"}
@@ -177,7 +177,7 @@ def test_a_refusal_fails_at_once_with_telegrams_reason(telegram, bot_api, factor
     bot_api.on("POST", f"/bot{BOT}/sendMessage", lambda r, m: (403, {
         "ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}))
     ticket = _open_ticket(factory, telegram)
-    sent = service.send_text(ticket.user, ticket.id, "Oi")
+    sent = outgoing.send_text(ticket.user, ticket.id, "Oi")
     deliver_due()
     db.session.refresh(sent)
     assert sent.status == "failed" and "bot was blocked" in sent.error and sent.attempts == 1

@@ -13,7 +13,7 @@ from atendimento.channels.registry import adapter_for
 from atendimento.extensions import db
 from atendimento.models import Message
 from atendimento.outbox import claim_due, deliver_due
-from atendimento.tickets import service
+from atendimento.tickets import outgoing, service
 
 from .helpers import JPEG, MP4, OGG, PDF, WEBP, message_count, only_message, post_webhook, stored_bytes
 
@@ -207,7 +207,7 @@ def test_a_failed_download_keeps_the_message_marked_and_is_retried(app, client, 
 
 def _sent_text(factory, whatsapp):
     ticket = factory.ticket(whatsapp, status="open", sender=CUSTOMER)
-    sent = service.send_text(ticket.user, ticket.id, "Temos sim!")
+    sent = outgoing.send_text(ticket.user, ticket.id, "Temos sim!")
     deliver_due()
     db.session.refresh(sent)
     return sent
@@ -252,7 +252,7 @@ def test_outbound_files_are_uploaded_then_sent_by_id(whatsapp, factory, graph, d
 
     from werkzeug.datastructures import FileStorage
 
-    from atendimento.channels.outgoing import send_media
+    from atendimento.tickets.outgoing import send_media
 
     ticket = factory.ticket(whatsapp, status="open", sender=CUSTOMER)
     queued = send_media(ticket.user, ticket.id, FileStorage(BytesIO(data), filename), "legenda")
@@ -272,7 +272,7 @@ def test_outbound_files_are_uploaded_then_sent_by_id(whatsapp, factory, graph, d
 
 def test_a_send_whose_answer_was_lost_is_settled_by_the_status_webhook(app, client, whatsapp, factory, graph):
     ticket = factory.ticket(whatsapp, status="open", sender=CUSTOMER)
-    queued = service.send_text(ticket.user, ticket.id, "Olá")
+    queued = outgoing.send_text(ticket.user, ticket.id, "Olá")
     (claimed,) = claim_due(queued.next_attempt_at, 10)
     # The worker sent it and died before saving what Meta answered.
     wamid = adapter_for(whatsapp).send(_outbound_of(queued))

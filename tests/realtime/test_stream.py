@@ -4,7 +4,7 @@ import pytest
 
 from atendimento.extensions import db
 from atendimento.serializers import ticket_json
-from atendimento.tickets import service
+from atendimento.tickets import outgoing, service
 
 from .conftest import LOG_SIZE, ticket_of
 
@@ -59,7 +59,8 @@ def test_event_shape_and_headers(world, factory, open_stream):
     service.accept_ticket(world["ana"], message.ticket_id)
     accepted = stream.next_event()
     assert accepted["event"] == "ticket.updated"
-    assert accepted["data"] == ticket_json(db.session.get(type(message.ticket), message.ticket_id))
+    assert accepted["data"] == {**ticket_json(db.session.get(type(message.ticket), message.ticket_id)),
+                                "changed": ["status", "user_id"]}
     ids = [created["id"], posted["id"], accepted["id"]]
     assert len(set(ids)) == 3
     assert ids == sorted(ids, key=lambda i: tuple(int(p) for p in i.split("-")))
@@ -174,7 +175,7 @@ def test_message_events_follow_the_ticket_visibility(world, factory, open_stream
     ticket = factory.inbound(world["conns"]["sales"], sender="5511900000060").ticket
     service.accept_ticket(world["ana"], ticket.id)
     bruno, carla = open_stream(world["bruno"]), open_stream(world["carla"])
-    reply = service.send_text(world["ana"], ticket.id, "Já verifico")
+    reply = outgoing.send_text(world["ana"], ticket.id, "Já verifico")
     events = bruno.events_until("ticket.updated")
     assert event_names(events) == ["message.created", "ticket.updated"]
     assert events[0]["data"]["id"] == reply.id and events[0]["data"]["direction"] == "out"
