@@ -53,6 +53,8 @@ def message_json(message: Message) -> dict:
         "external_id": message.external_id,
         "media_url": url_for("tickets.media", message_id=message.id) if message.media_path else None,
         "media_name": message.media_name,
+        "media_mime": message.media_mime,
+        "media_size": message.media_size,
         "author_id": message.author_id,
         "from_bot": message.from_bot,
         "quoted_id": message.quoted_id,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from babel.dates import format_timedelta
 from flask import current_app, render_template
-from flask_babel import format_date, format_datetime, get_locale, gettext as _, to_user_timezone
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext as _, to_user_timezone
 from flask_wtf.csrf import CSRFError
 
 from .api.errors import wants_json
@@ -23,6 +23,8 @@ def register_web(app):
     app.add_template_filter(css_color, "css_color")
     app.add_template_filter(initials, "initials")
     app.add_template_filter(iso, "iso")
+    app.add_template_filter(file_size, "filesize")
+    app.add_template_filter(preview_label, "preview")
     app.jinja_env.globals.update(get_locale=get_locale, has_endpoint=has_endpoint, static_exists=static_exists)
 
     @app.errorhandler(404)
@@ -50,6 +52,13 @@ def register_web(app):
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+
+def user_timezone() -> str:
+    """The reader's zone, for what the page's script formats itself (pushed message times)."""
+    from flask_babel import get_timezone
+
+    return str(get_timezone())
 
 
 def has_endpoint(name: str) -> bool:
@@ -114,6 +123,40 @@ def day_label(value: datetime) -> str:
 
 def iso(value: datetime) -> str:
     return value.isoformat() if value is not None else ""
+
+
+def file_size(size) -> str:
+    """'850 B', '12 KB', '1,4 MB': a file's size as people read it (never '0 KB')."""
+    if not size or size < 0:
+        return ""
+    if size < 1000:
+        return f"{size} B"
+    for unit, factor in (("KB", 1024), ("MB", 1024 ** 2), ("GB", 1024 ** 3)):
+        value = size / factor
+        if value < 999.5 or unit == "GB":
+            return f"{format_decimal(value, '#,##0' if value >= 10 else '#,##0.#')} {unit}"
+    return ""
+
+
+def _preview_names():
+    return {"📷": _("Photo"), "🎤": _("Audio"), "🎬": _("Video"), "📄": _("Document"), "🏷️": _("Sticker"),
+            "📍": _("Location")}
+
+
+# Previews written before files were named in the reader's language: "📷 image".
+_LEGACY_PREVIEWS = {"image", "audio", "video", "document", "sticker", "location"}
+
+
+def preview_label(text: str | None) -> str:
+    """A list preview in the reader's language: a file without caption is stored as its
+    icon alone ("📷") and shown with its name ("📷 Foto")."""
+    if not text:
+        return ""
+    icon, _space, rest = text.partition(" ")
+    names = _preview_names()
+    if icon in names and (not rest or rest in _LEGACY_PREVIEWS):
+        return f"{icon} {names[icon]}"
+    return text
 
 
 def css_color(value, default: str = "transparent") -> str:

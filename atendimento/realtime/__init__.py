@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 
 import click
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from ..events import domain_event
 from ..extensions import db
+from ..tickets import fragments
 from .audience import track_viewer_changes
 from .broker import Broker, InProcessBroker
 
@@ -64,9 +65,25 @@ def _relay(broker: Broker, name: str, ticket_id: int, data: dict) -> None:
     elif ticket is None:
         ticket = _ticket_state(ticket_id)
     try:
-        broker.publish(name, ticket_id, ticket=ticket, previous=previous, data=data)
+        html = fragments.for_event(name, data)
+    except Exception:  # noqa: BLE001 - a page that gets no HTML fetches what changed instead
+        log.exception("realtime: could not render %s for ticket %s", name, ticket_id)
+        html = None
+    try:
+        broker.publish(name, ticket_id, ticket=ticket, previous=previous, data=data, html=html)
     except Exception:  # noqa: BLE001 - the move is committed; a broker failure must not turn it into an error
         log.exception("realtime: could not publish %s for ticket %s", name, ticket_id)
+
+
+def stream_cursor() -> str | None:
+    """The newest event id now: a page rendered after this call shows everything up to
+    it, so its stream resumes from there (None when the broker cannot tell)."""
+    broker = current_app.extensions.get("realtime")
+    try:
+        return broker.head()[0] if broker is not None else None
+    except Exception:  # noqa: BLE001 - Redis away: the page's stream simply starts from now
+        log.warning("realtime: no stream cursor for the page", exc_info=True)
+        return None
 
 
 def _ticket_state(ticket_id: int) -> dict | None:

@@ -38,20 +38,23 @@ class Viewer:
     is_admin: bool
     is_active: bool
     sector_ids: frozenset[int]
+    language: str = "pt_BR"  # the pushed HTML's language
 
 
 def viewer_of(user: User) -> Viewer:
     return Viewer(id=user.id, is_admin=user.is_admin, is_active=bool(user.active),
-                  sector_ids=frozenset(s.id for s in user.sectors))
+                  sector_ids=frozenset(s.id for s in user.sectors), language=user.language or "pt_BR")
 
 
 def load_viewer(user_id: int) -> Viewer | None:
     """One short query (the caller's app context returns the connection); None once inactive or gone."""
-    row = db.session.execute(select(User.profile, User.active).where(User.id == user_id)).one_or_none()
+    row = db.session.execute(select(User.profile, User.active, User.language)
+                             .where(User.id == user_id)).one_or_none()
     if row is None or not row.active:
         return None
     sector_ids = db.session.scalars(select(user_sectors.c.sector_id).where(user_sectors.c.user_id == user_id))
-    return Viewer(id=user_id, is_admin=row.profile == "admin", is_active=True, sector_ids=frozenset(sector_ids))
+    return Viewer(id=user_id, is_admin=row.profile == "admin", is_active=True, sector_ids=frozenset(sector_ids),
+                  language=row.language or "pt_BR")
 
 
 @lru_cache(maxsize=4096)
@@ -96,7 +99,7 @@ def _collect_changes(session, _flush_context) -> None:
     for obj in session.dirty:
         if isinstance(obj, User):
             state = inspect(obj)
-            if any(state.attrs[name].history.has_changes() for name in ("profile", "active", "sectors")):
+            if any(state.attrs[name].history.has_changes() for name in ("profile", "active", "sectors", "language")):
                 changed.add(obj.id)
         elif isinstance(obj, Sector):
             history = inspect(obj).attrs.users.history

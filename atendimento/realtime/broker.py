@@ -162,8 +162,8 @@ class Broker:
     # -- producing ---------------------------------------------------------------
 
     def publish(self, name: str, ticket_id: int | None, *, ticket: dict | None, previous: dict | None = None,
-                data: dict) -> None:
-        self._append(to_wire(name, ticket_id, ticket, previous, data))
+                data: dict, html: dict | None = None) -> None:
+        self._append(to_wire(name, ticket_id, ticket, previous, data, html))
 
     def announce_viewers_changed(self, user_ids: list[int]) -> None:
         try:

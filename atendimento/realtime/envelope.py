@@ -22,18 +22,24 @@ def _dumps(value) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def to_wire(name: str, ticket_id: int | None, ticket: dict | None, previous: dict | None, data: dict) -> str:
-    return _dumps({"n": name, "t": ticket_id, "s": ticket, "p": previous, "d": data})
+def to_wire(name: str, ticket_id: int | None, ticket: dict | None, previous: dict | None, data: dict,
+            html: dict | None = None) -> str:
+    """``html``: what the event changes on a page, rendered once per language
+    (``tickets.fragments``); each browser gets its own language's as ``data.html``."""
+    wire = {"n": name, "t": ticket_id, "s": ticket, "p": previous, "d": data}
+    if html:
+        wire["h"] = html
+    return _dumps(wire)
 
 
 class Event:
     """An event with its log id. Frames and visibility probes are built once per process,
     then shared by every stream that delivers it."""
 
-    __slots__ = ("id", "key", "name", "ticket_id", "ticket", "previous", "data",
-                 "_frame", "_removed_frame", "_probe", "_previous_probe", "_decided")
+    __slots__ = ("id", "key", "name", "ticket_id", "ticket", "previous", "data", "html",
+                 "_frames", "_removed_frame", "_probe", "_previous_probe", "_decided")
 
-    def __init__(self, id: str, key, name: str, ticket_id, ticket, previous, data):
+    def __init__(self, id: str, key, name: str, ticket_id, ticket, previous, data, html=None):
         self.id = id  # what the browser sees in ``id:`` and sends back as Last-Event-ID
         self.key = key  # the same id in a form that compares in log order
         self.name = name
@@ -41,22 +47,34 @@ class Event:
         self.ticket = ticket
         self.previous = previous
         self.data = data
-        self._frame = self._removed_frame = self._probe = self._previous_probe = None
+        self.html = html or {}
+        self._frames: dict = {}  # language -> frame
+        self._removed_frame = self._probe = self._previous_probe = None
         self._decided: dict = {}  # viewer -> frame or None: tabs of one user (or one sector set) decide once
 
     @classmethod
     def from_wire(cls, id: str, key, wire: str | bytes) -> Event:
         body = json.loads(wire)
-        return cls(id, key, body["n"], body.get("t"), body.get("s"), body.get("p"), body.get("d") or {})
+        return cls(id, key, body["n"], body.get("t"), body.get("s"), body.get("p"), body.get("d") or {},
+                   body.get("h"))
 
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.name} ticket={self.ticket_id}>"
 
     @property
     def frame(self) -> bytes:
-        if self._frame is None:
-            self._frame = encode(self.id, self.name, self.data)
-        return self._frame
+        return self.frame_in(None)
+
+    def frame_in(self, language: str | None) -> bytes:
+        """The event as a browser reading ``language`` gets it: built once per language."""
+        frame = self._frames.get(language)
+        if frame is None:
+            html = self.html.get(language) if language else None
+            if html is None and self.html:
+                html = next(iter(self.html.values()))
+            data = {**self.data, "html": html} if html is not None else self.data
+            frame = self._frames[language] = encode(self.id, self.name, data)
+        return frame
 
     @property
     def removed_frame(self) -> bytes:
@@ -88,7 +106,7 @@ class Event:
         frame = None
         if self.name in DELIVERABLE and self.probe is not None:
             if may_see(self.probe):
-                frame = self.frame
+                frame = self.frame_in(getattr(viewer, "language", None))
             elif (self.name == "ticket.updated" and self.previous_probe is not None
                   and may_see(self.previous_probe)):
                 frame = self.removed_frame

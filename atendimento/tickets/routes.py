@@ -8,9 +8,12 @@ from sqlalchemy import select
 
 from ..errors import DomainError
 from ..extensions import db
-from ..models import Connection, Sector, Tag, User
+from ..models import Connection, Sector, Tag
 from ..realtime.presence import online_user_ids
-from . import bp, outgoing, service, state
+from ..realtime import stream_cursor
+from ..serializers import message_json
+from ..web import user_timezone
+from . import bp, fragments, outgoing, service, state
 from .queries import (TABS, contact_history, list_tickets, reply_window_closed, tab_counts, ticket_events,
                       ticket_messages)
 from .queries import transfer_attendants
@@ -43,10 +46,24 @@ def show(ticket_id):
 
 
 def _render_page(selected, peek=False):
+    # The stream resumes after this event: whatever happens while the page is built and
+    # loaded reaches it, even a delivery tick 0.3 s after a send.
+    cursor = stream_cursor()
+    context = _list_context(selected, peek)
+    if selected is not None:
+        context.update(_conversation_context(selected))
+    return render_template("tickets/index.html", stream_cursor=cursor, user_timezone=user_timezone(), **context)
+
+
+def _list_context(selected, peek=False) -> dict:
+    """The left column: the tab, its filters, one page of rows, the counts."""
     tab = request.args.get("tab")
     if tab not in TABS:
         tab = selected.status if selected is not None else "pending"
-    view = request.args.get("view") if request.args.get("view") in ("mine", "all") else "mine"
+    counts = tab_counts(current_user)
+    view = request.args.get("view")
+    if view not in ("mine", "all"):  # "Mine" only when there is something in it
+        view = "mine" if counts["mine"] else "all"
     q = (request.args.get("q") or "").strip()[:100]
     page = request.args.get("page") or None
 
@@ -60,11 +77,42 @@ def _render_page(selected, peek=False):
         flash(str(error.message), "error")
         page = None
         tickets, next_cursor = list_page(None)
-    context = dict(tab=tab, view=view, q=q, page=page, tickets=tickets, next_cursor=next_cursor,
-                   counts=tab_counts(current_user), selected=selected, peek=peek)
-    if selected is not None:
-        context.update(_conversation_context(selected))
-    return render_template("tickets/index.html", **context)
+    return dict(tab=tab, view=view, q=q, page=page, tickets=tickets, next_cursor=next_cursor, counts=counts,
+                selected=selected, peek=peek,
+                tab_labels={"pending": _("Waiting"), "open": _("In progress"), "closed": _("Closed")})
+
+
+# -- the pieces live.js fetches: never the whole page for one event ------------------------
+
+@bp.route("/tickets/counts")
+@login_required
+def counts():
+    """The tab counts, after a ticket moved."""
+    return tab_counts(current_user)
+
+
+@bp.route("/tickets/list")
+@login_required
+def list_fragment():
+    """The left column alone: search as one types, and catching up after a reconnect."""
+    selected = None
+    if request.args.get("selected"):
+        try:
+            selected = service.get_visible_ticket(current_user, request.args["selected"])
+        except DomainError:
+            selected = None
+    return render_template("tickets/_list.html", **_list_context(selected, request.args.get("peek") == "1"))
+
+
+@bp.route("/tickets/<int:ticket_id>/panes")
+@login_required
+def panes(ticket_id):
+    """The centre and side columns of one ticket, after it moved (never marks it read)."""
+    peek = request.args.get("peek") == "1"
+    ticket = service.get_visible_ticket(current_user, ticket_id)
+    tab = request.args.get("tab") if request.args.get("tab") in TABS else ticket.status
+    return render_template("tickets/_panes.html", selected=ticket, peek=peek, tab=tab,
+                           **_conversation_context(ticket))
 
 
 def _can_answer(ticket) -> bool:
@@ -79,7 +127,6 @@ def _conversation_context(ticket) -> dict:
         messages=ticket_messages(ticket), events=ticket_events(ticket),
         history=contact_history(current_user, ticket),
         sectors=db.session.scalars(select(Sector).order_by(Sector.position, Sector.name)).all(),
-        attendants=db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all(),
         transfer_attendants=transfer_attendants(online_user_ids()),  # [(user, online)], sectors loaded
         # Only connections that reach this contact: the service refuses any other.
         connections=[c for c in db.session.scalars(
@@ -94,23 +141,20 @@ def _conversation_context(ticket) -> dict:
 @bp.route("/tickets/<int:ticket_id>/row")
 @login_required
 def row(ticket_id):
-    """One list row, as the page renders it: live.js inserts tickets that just appeared."""
+    """One list row, as the page renders it (the stream pushes the same HTML)."""
     ticket = service.get_visible_ticket(current_user, ticket_id)
     view = request.args.get("view") if request.args.get("view") in ("mine", "all") else "mine"
-    return render_template("tickets/_row.html", t=ticket, tab=ticket.status, view=view, q="", page=None,
-                           selected=None)
+    return fragments.render_row(ticket, view=view)
 
 
 @bp.route("/tickets/<int:ticket_id>/messages/<int:message_id>")
 @login_required
 def message(ticket_id, message_id):
-    """One message bubble, as the page renders it: live.js appends messages that just arrived."""
+    """One message bubble, as the page renders it (the stream pushes the same HTML)."""
     found = get_visible_message(current_user, message_id)
     if found.ticket_id != ticket_id:
         abort(404)
-    ticket = found.ticket
-    return render_template("tickets/_message.html", m=found, show_author=found.direction == "out",
-                           can_answer=_can_answer(ticket))
+    return fragments.render_message(found, can_answer=_can_answer(found.ticket))
 
 
 @bp.route("/tickets/<int:ticket_id>/<any(accept, close, reopen):action>", methods=["POST"])
@@ -147,10 +191,18 @@ def transfer(ticket_id):
 @bp.route("/tickets/<int:ticket_id>/messages", methods=["POST"])
 @login_required
 def send(ticket_id):
+    """The composer. The page's script asks for JSON and stays where it is (the new
+    bubble in the answer); a plain form post comes back to the conversation."""
+    wants_json = request.accept_mimetypes.best == "application/json"
     try:
-        outgoing.send_text(current_user, ticket_id, request.form.get("text"))
+        message = outgoing.send_text(current_user, ticket_id, request.form.get("text"))
     except DomainError as error:
+        if wants_json and error.status != 404:
+            return {"error": {"code": error.code, "message": str(error.message)}}, error.status
         return _refused(error, ticket_id)
+    if wants_json:
+        return {"message": message_json(message),
+                "html": fragments.render_message(message, can_answer=True)}, 201
     return redirect(url_for("tickets.show", ticket_id=ticket_id, tab="open") + "#composer")
 
 

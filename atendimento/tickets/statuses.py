@@ -30,7 +30,7 @@ def apply_status(connection_id: int, external_id: str, status: str, *, error: st
         return None
     if status == "failed":
         allowed = tuple(RANK)
-        values = {"status": "failed", "error": (error or "failed")[:2000], "sending_at": None}
+        values = {"status": "failed", "error": error[:2000] if error else None, "sending_at": None}
     else:
         allowed = tuple(s for s, rank in RANK.items() if rank < RANK[status])
         values = {"status": status, "sending_at": None}

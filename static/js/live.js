@@ -1,39 +1,48 @@
-/* Live pages: one EventSource to /stream keeps the Atendimento page current.
+/* Live pages: one EventSource to /stream keeps the Atendimento page current, in place.
  *
- * The server renders; this file never decides what a list should contain. On an
- * event it re-fetches the current URL (debounced, one request at a time) and swaps
- * the parts that change (#ticket-list, the tab counts, #messages; the whole
- * conversation when the selected ticket itself moved), keeping scroll positions, the
- * composer's text and any open dialog. Events only add what a re-render cannot:
- * a sound, a desktop notification and a marker in the tab title when a new ticket
- * waits or a customer writes on one of my tickets.
+ * The server renders. Each event already carries the HTML of what it changes, rendered
+ * once per event (a list row for ticket.*, a message bubble for message.*), so this file
+ * only puts it where it goes: the row is inserted, moved or removed, the bubble appended
+ * or replaced (a delivery tick). Nothing is fetched for a new message. Only what an event
+ * cannot carry for every reader is asked for, in small pieces: the tab counts after a
+ * ticket moved (GET /tickets/counts), the conversation's header, actions and side panel
+ * when the open ticket itself moved (GET /tickets/<id>/panes), the list after a reconnect
+ * or a `reset` (GET /tickets/list). Scroll positions, focus, the composer's text and open
+ * dialogs survive every update.
  *
- * After a reconnect (or a `reset` event: the server could not replay what we missed)
- * the containers are refreshed, so the page is consistent without a reload. */
+ * Events also bring a sound, a desktop notification and a marker in the tab title when a
+ * new ticket waits or a customer writes on one of my tickets. */
 (function () {
   "use strict";
 
   const body = document.body;
-  const list = document.getElementById("ticket-list");
-  if (!list || !window.EventSource) return;  // only the Atendimento page is live
+  if (!document.getElementById("ticket-list") || !window.EventSource) return;
 
   const me = parseInt(body.dataset.currentUserId, 10);
   const selectedId = parseInt(body.dataset.selectedTicketId, 10) || null;
-  const COUNT_IDS = ["count-pending", "count-open", "count-closed", "count-mine"];
-  const known = {};  // ticket id -> {status, user_id}: who a message belongs to, what is new
+  const timeZone = body.dataset.timezone || undefined;
+  const lang = document.documentElement.lang || "pt-BR";
+  const known = {};  // ticket id -> {status, user_id}: whose a message is, what is new
 
-  document.querySelectorAll("#ticket-list [data-ticket-id]").forEach(function (row) {
-    known[row.dataset.ticketId] = { status: row.dataset.status, user_id: parseInt(row.dataset.userId, 10) || null };
-  });
+  function rememberRows() {
+    document.querySelectorAll("#ticket-list [data-ticket-id]").forEach(function (row) {
+      known[row.dataset.ticketId] = { status: row.dataset.status, user_id: parseInt(row.dataset.userId, 10) || null };
+    });
+  }
+  rememberRows();
 
-  // For other scripts (and tests): whether the stream is open, and a way to ask for a refresh.
-  const live = window.AtendimentoLive = { connected: false, refresh: function () { scheduleRefresh(0); } };
+  // For other scripts and tests: whether the stream is open, how many pieces were fetched.
+  const live = window.AtendimentoLive = {
+    connected: false, fetches: 0, events: 0,
+    resync: function () { resync(); },
+    showMessage: function (data, html) { placeMessage(data, html); },
+  };
 
   /* -- the stream ------------------------------------------------------------ */
   let source = null;
-  let lastEventId = "";
-  let opened = false;
+  let lastEventId = body.dataset.streamCursor || "";  // the page is as of this event: resume after it
   let retryDelay = 3000;
+  let opened = false;
 
   function connect() {
     // A browser reconnecting by itself sends Last-Event-ID; a new EventSource cannot, so say it in the URL.
@@ -42,12 +51,11 @@
     source.addEventListener("open", function () {
       retryDelay = 3000;
       live.connected = true;
-      if (opened) scheduleRefresh(0);  // back after a drop: whatever we missed, the server's page has it
       opened = true;
     });
     source.addEventListener("error", function () {
       live.connected = false;
-      if (source.readyState !== EventSource.CLOSED) return;  // the browser retries by itself
+      if (source.readyState !== EventSource.CLOSED) return;  // the browser retries by itself, with Last-Event-ID
       // Closed for good (a 401 after logout, a 503): retry ourselves, slower each time.
       setTimeout(function () { checkSession().then(connect); }, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 60000);
@@ -58,46 +66,51 @@
           if (event.lastEventId) lastEventId = event.lastEventId;
           let data = {};
           try { data = JSON.parse(event.data || "{}"); } catch (e) { /* keep {} */ }
+          live.events += 1;
           handle(name, data);
         });
       });
   }
 
   function checkSession() {
-    return fetch(location.href, { credentials: "same-origin", method: "HEAD" }).then(function (response) {
-      if (response.redirected && /\/login/.test(response.url)) location.reload();
+    return fetch("/tickets/counts", { credentials: "same-origin" }).then(function (response) {
+      if (response.redirected || response.status === 401) location.reload();
     }, function () { /* offline: just try the stream again */ });
   }
 
   function handle(name, data) {
-    if (name === "reset") return scheduleRefresh(0);
-    if (name.indexOf("message.") === 0) {
-      if (name === "message.created" && data.direction === "in" && (known[data.ticket_id] || {}).user_id === me) {
-        alertUser(data.body || "", data.ticket_id);
-      }
-      if (data.ticket_id === selectedId) scheduleRefresh();
-      return;
-    }
+    if (name === "reset") return resync();
+    if (name === "message.created" || name === "message.updated") return onMessage(name, data);
     const id = data.id;
     const before = known[id];
     if (name === "ticket.removed") {
       delete known[id];
       removeRow(id);
-      if (id === selectedId) return leaveConversation();
-      return scheduleRefresh();
+      refreshCounts();
+      if (id === selectedId) leftMySight();
+      return;
     }
     known[id] = { status: data.status, user_id: data.user_id };
     if (data.status === "pending" && (!before || before.status !== "pending")) {
       alertUser(data.last_message || "", id, data.contact && data.contact.name);
     }
-    // Quick feedback before the re-render: a row that left this tab goes now.
-    const row = rowOf(id);
-    if (row && row.dataset.status !== data.status) removeRow(id);
-    scheduleRefresh();
+    placeRow(data);
+    const changed = data.changed || [];
+    const moved = name === "ticket.created" || ["status", "sector_id", "user_id"].some(function (f) {
+      return changed.indexOf(f) !== -1;
+    });
+    if (moved) refreshCounts();
+    if (id === selectedId && (moved || changed.indexOf("connection_id") !== -1 || changed.indexOf("bot") !== -1)) {
+      refreshPanes();
+    }
   }
 
+  /* -- the list ---------------------------------------------------------------- */
+  function list() { return document.getElementById("ticket-list"); }
+
   function rowOf(id) {
-    return list.isConnected ? document.querySelector('#ticket-list [data-ticket-id="' + id + '"]') : null;
+    const ul = list();
+    return ul ? ul.querySelector('[data-ticket-id="' + id + '"]') : null;
   }
 
   function removeRow(id) {
@@ -105,127 +118,303 @@
     if (row) row.remove();
   }
 
-  function leaveConversation() {
-    // The ticket left my sight: its page would answer 404. Back to the list of the same tab.
-    const tab = body.dataset.tab || "pending";
-    location.href = "/tickets?tab=" + encodeURIComponent(tab);
+  /* Whether this list shows the ticket: its tab, and on "Mine" only my tickets. */
+  function belongs(ul, data) {
+    if (data.status !== ul.dataset.tab) return false;
+    return !(ul.dataset.tab === "open" && ul.dataset.view === "mine" && data.user_id !== me);
   }
 
-  /* -- refreshing the page in place ---------------------------------------------- */
-  let timer = null;
-  let inFlight = false;
-  let again = false;
-
-  function scheduleRefresh(delay) {
-    if (inFlight) { again = true; return; }
-    clearTimeout(timer);
-    timer = setTimeout(refresh, delay === undefined ? 120 : delay);
+  function placeRow(data) {
+    const ul = list();
+    if (!ul || !data.html) return;
+    const existing = rowOf(data.id);
+    if (!belongs(ul, data)) { if (existing) existing.remove(); return; }
+    // A search or an older page: the server chose its rows; only those already shown change.
+    if (!existing && (ul.dataset.q || ul.dataset.page)) return;
+    const row = toElement(data.html);
+    row.querySelector("a.ticket-link").href = existing ? existing.querySelector("a.ticket-link").href : rowHref(ul, data);
+    if (data.id === selectedId) {
+      row.classList.add("is-selected");
+      row.querySelector("a.ticket-link").setAttribute("aria-current", "true");
+    }
+    const hadFocus = existing && existing.contains(document.activeElement);
+    const next = firstAfter(ul, row, existing);
+    if (next === undefined) { if (existing) existing.remove(); return; }  // belongs to a later page
+    if (existing) existing.remove();
+    ul.insertBefore(row, next);
+    if (hadFocus) row.querySelector("a.ticket-link").focus({ preventScroll: true });
+    if (window.Atendimento) window.Atendimento.refreshTimes(row);
   }
 
-  function refresh() {
-    inFlight = true;
-    fetch(location.href, { credentials: "same-origin", headers: { "X-Requested-With": "live" } })
-      .then(function (response) {
-        if (response.redirected && /\/login/.test(response.url)) { location.reload(); return null; }
-        if (response.status === 404 && selectedId) { leaveConversation(); return null; }
-        return response.ok ? response.text() : null;
-      })
-      .then(function (html) { if (html) swap(new DOMParser().parseFromString(html, "text/html")); })
-      .catch(function () { /* offline for a moment: the next event or reconnect refreshes again */ })
-      .then(function () {
-        inFlight = false;
-        if (again) { again = false; scheduleRefresh(); }
-      });
+  function rowHref(ul, data) {
+    const params = new URLSearchParams({ tab: data.status });
+    if (data.status === "open" && ul.dataset.view) params.set("view", ul.dataset.view);
+    return "/tickets/" + data.id + "?" + params.toString();
   }
 
-  function swap(fresh) {
-    const freshList = fresh.getElementById("ticket-list");
-    if (freshList) replaceKeepingScroll(document.getElementById("ticket-list"), freshList);
-    COUNT_IDS.forEach(function (id) {
-      const now = document.getElementById(id);
-      const then = fresh.getElementById(id);
-      if (now && then) { now.textContent = then.textContent; now.className = then.className; }
+  /* Rows are newest activity first (then highest id): the row to insert before, null for
+   * the end, undefined when the ticket sorts after the last row of a list that has more pages. */
+  function firstAfter(ul, row, skip) {
+    const at = row.dataset.lastMessageAt;
+    const id = parseInt(row.dataset.ticketId, 10);
+    const rows = ul.querySelectorAll(".ticket-row");
+    for (let i = 0; i < rows.length; i++) {
+      const other = rows[i];
+      if (other === skip) continue;
+      const otherAt = other.dataset.lastMessageAt;
+      if (new Date(otherAt) < new Date(at) || (otherAt === at && parseInt(other.dataset.ticketId, 10) < id)) {
+        return other;
+      }
+    }
+    if (document.getElementById("next-page")) return undefined;
+    return ul.querySelector(".list-empty");
+  }
+
+  /* -- counts, panes and the whole list: small fetches, one at a time each ----------- */
+  function single(fn, delay) {
+    let timer = null, running = false, again = false;
+    function run() {
+      running = true;
+      live.fetches += 1;
+      Promise.resolve(fn()).catch(function () { /* offline: the next event or reconnect catches up */ })
+        .then(function () {
+          running = false;
+          if (again) { again = false; schedule(); }
+        });
+    }
+    function schedule() {
+      if (running) { again = true; return; }
+      clearTimeout(timer);
+      timer = setTimeout(run, delay);
+    }
+    return schedule;
+  }
+
+  function getText(url) {
+    return fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "live" } }).then(function (r) {
+      if (r.redirected && /\/login/.test(r.url)) { location.reload(); return null; }
+      if (r.status === 404) return 404;
+      return r.ok ? r.text() : null;
     });
-    swapConversation(fresh);
-    freshRows();
+  }
+
+  const refreshCounts = single(function () {
+    return fetch("/tickets/counts", { credentials: "same-origin" }).then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (counts) {
+      if (!counts) return;
+      Object.keys(counts).forEach(function (name) {
+        const el = document.getElementById("count-" + name);
+        if (el) el.textContent = counts[name];
+      });
+      const pending = document.getElementById("count-pending");
+      if (pending) pending.classList.toggle("has-waiting", counts.pending > 0);
+    });
+  }, 150);
+
+  function currentQuery() {
+    const params = new URLSearchParams(location.search);
+    const ul = list();
+    if (ul) {
+      params.set("tab", ul.dataset.tab);
+      if (ul.dataset.view) params.set("view", ul.dataset.view); else params.delete("view");
+      if (ul.dataset.q) params.set("q", ul.dataset.q); else params.delete("q");
+    }
+    if (selectedId) params.set("selected", selectedId);
+    return params;
+  }
+
+  const refreshList = single(function () {
+    return getText("/tickets/list?" + currentQuery().toString()).then(function (html) {
+      if (typeof html === "string") swapList(html);
+    });
+  }, 0);
+
+  /* The list's results and the tab bar from a fragment; the search box stays as typed. */
+  function swapList(html) {
+    const fresh = document.createElement("div");
+    fresh.innerHTML = html;
+    const results = document.getElementById("list-results");
+    const freshResults = fresh.querySelector("#list-results");
+    if (results && freshResults) results.replaceWith(freshResults);
+    const tabs = document.querySelector(".list-pane .tabs");
+    const freshTabs = fresh.querySelector(".tabs");
+    if (tabs && freshTabs) tabs.replaceWith(freshTabs);
+    ["count-mine"].forEach(function (id) {
+      const now = document.getElementById(id), then = fresh.querySelector("#" + id);
+      if (now && then) now.textContent = then.textContent;
+    });
+    rememberRows();
     if (window.Atendimento) window.Atendimento.refreshTimes();
   }
+  live.swapList = swapList;
 
-  function freshRows() {
-    document.querySelectorAll("#ticket-list [data-ticket-id]").forEach(function (row) {
-      known[row.dataset.ticketId] = { status: row.dataset.status, user_id: parseInt(row.dataset.userId, 10) || null };
+  const refreshPanes = single(function () {
+    if (document.querySelector("dialog[open]")) {  // mid-transfer: do not pull the dialog away
+      const dialog = document.querySelector("dialog[open]");
+      dialog.addEventListener("close", function () { refreshPanes(); }, { once: true });
+      return null;
+    }
+    return getText("/tickets/" + selectedId + "/panes?" + currentQuery().toString()).then(function (html) {
+      if (html === 404) return leftMySight();
+      if (typeof html === "string") swapPanes(html);
     });
-  }
+  }, 80);
 
-  function replaceKeepingScroll(old, fresh) {
-    if (!old) return;
-    const pane = old.closest(".list-pane") || old.parentElement;
-    const paneTop = pane.scrollTop;
-    const listTop = old.scrollTop;
-    const focusedId = document.activeElement && old.contains(document.activeElement) &&
-      document.activeElement.closest("[data-ticket-id]") ? document.activeElement.closest("[data-ticket-id]").dataset.ticketId : null;
-    const adopted = document.importNode(fresh, true);
-    old.replaceWith(adopted);
-    adopted.scrollTop = listTop;
-    pane.scrollTop = paneTop;
-    if (focusedId) {
-      const link = adopted.querySelector('[data-ticket-id="' + focusedId + '"] a');
-      if (link) link.focus({ preventScroll: true });
-    }
-  }
-
-  function swapConversation(fresh) {
-    if (!selectedId) return;
-    if (document.querySelector("dialog[open]")) return;  // mid-transfer: do not pull the dialog away
-    if (stateOf(document) === stateOf(fresh)) {
-      swapMessages(fresh);  // same state: only new messages (or delivery ticks)
-      return;
-    }
-    // The ticket itself moved (accepted, closed, transferred): its centre and side panes change.
+  /* The ticket itself moved (accepted, closed, transferred): its centre and side panes
+   * change. What holds the reader's work moves over from the old pane: the composer (its
+   * text), the transfer form, and the messages already shown (their scroll position). */
+  function swapPanes(html) {
+    const fresh = document.createElement("div");
+    fresh.innerHTML = html;
     ["conversation-pane", "side-pane"].forEach(function (name) {
       const now = document.querySelector("." + name);
       const then = fresh.querySelector("." + name);
       if (!now || !then) return;
-      const adopted = document.importNode(then, true);
-      keepElements(now, adopted, ["composer-form", "transfer-dialog"]);
-      now.replaceWith(adopted);
+      keepElements(now, then, ["composer-form", "transfer-dialog", "messages"]);
+      now.replaceWith(then);
     });
-    if (window.Atendimento) window.Atendimento.scrollToBottom();
+    const workspace = document.querySelector(".workspace");
+    if (workspace && !document.querySelector(".side-pane") && fresh.querySelector(".side-pane")) {
+      workspace.appendChild(fresh.querySelector(".side-pane"));
+    }
+    prepareMessages(document.getElementById("messages"));
+    if (window.Atendimento) { window.Atendimento.refreshTimes(); window.Atendimento.bind(); }
   }
 
-  /* What the conversation pane shows about the ticket's state (actions, banners, which
-   * blocks are there), without what changes on every render (CSRF tokens, times). */
-  function stateOf(root) {
-    const pane = root.querySelector(".conversation-pane");
-    if (!pane) return "";
-    const parts = [];
-    pane.querySelectorAll(".conv-header, .banner, #composer-form, .composer-note, #messages, .pending-card")
-      .forEach(function (el) {
-        parts.push(el.id || el.className);
-        if (!el.matches("#messages, #composer-form")) parts.push(el.textContent.replace(/\s+/g, " ").trim());
-      });
-    return parts.join("|");
-  }
-
-  /* Elements with handlers and user input (the composer's text, the transfer form) move
-   * over from the old pane instead of being rebuilt, when the new pane still has them. */
   function keepElements(oldPane, newPane, ids) {
     ids.forEach(function (id) {
       const mine = oldPane.querySelector("#" + id);
       const theirs = newPane.querySelector("#" + id);
-      if (mine && theirs && mine.getAttribute("action") === theirs.getAttribute("action")) theirs.replaceWith(mine);
+      if (!mine || !theirs) return;
+      if (mine.getAttribute("action") !== theirs.getAttribute("action")) return;
+      if (id === "messages" && mine.dataset.ticketId !== theirs.dataset.ticketId) return;
+      theirs.replaceWith(mine);
     });
   }
 
-  function swapMessages(fresh) {
-    const now = document.getElementById("messages");
-    const then = fresh.getElementById("messages");
-    if (!now || !then) return;
-    const atBottom = now.scrollHeight - now.scrollTop - now.clientHeight < 40;
-    const top = now.scrollTop;
-    now.innerHTML = then.innerHTML;
-    if (atBottom) now.scrollTop = now.scrollHeight;  // follow the conversation only if I was following it
-    else now.scrollTop = top;
+  /* After a reconnect the browser resumes from its Last-Event-ID; a `reset` means the
+   * server could not replay what we missed: everything shown is fetched again. */
+  function resync() {
+    refreshCounts();
+    refreshList();
+    if (selectedId) refreshPanes();
+  }
+
+  function leftMySight() {
+    // The ticket left my sight (transferred away): its conversation goes, the list stays.
+    const pane = document.querySelector(".conversation-pane");
+    const side = document.querySelector(".side-pane");
+    if (side) side.remove();
+    if (pane) {
+      const note = document.createElement("div");
+      note.className = "empty-state";
+      note.id = "ticket-gone";
+      const h = document.createElement("h2");
+      h.textContent = body.dataset.goneLabel || "";
+      note.appendChild(h);
+      pane.replaceChildren(note);
+    }
+    const ul = list();
+    history.replaceState(null, "", "/tickets?tab=" + encodeURIComponent(ul ? ul.dataset.tab : "pending"));
+  }
+
+  /* -- messages ------------------------------------------------------------------ */
+  function onMessage(name, data) {
+    if (name === "message.created" && data.direction === "in" && (known[data.ticket_id] || {}).user_id === me) {
+      alertUser(data.body || "", data.ticket_id);
+    }
+    if (data.ticket_id === selectedId) placeMessage(data, data.html);
+  }
+
+  function atBottom(box) {
+    return box.scrollHeight - box.scrollTop - box.clientHeight < 48;
+  }
+
+  function placeMessage(data, html) {
+    const box = document.getElementById("messages");
+    if (!box || !html || parseInt(box.dataset.ticketId, 10) !== data.ticket_id) return;
+    const bubble = toElement(html);
+    const existing = box.querySelector('[data-message-id="' + data.id + '"]');
+    const follow = atBottom(box);
+    if (existing) {
+      existing.replaceWith(bubble);
+    } else {
+      const empty = box.querySelector(".messages-empty");
+      if (empty) empty.remove();
+      const next = Array.prototype.find.call(box.querySelectorAll("[data-message-id]"), function (el) {
+        return parseInt(el.dataset.messageId, 10) > data.id;
+      }) || null;
+      const previous = next ? previousBubble(next) : lastBubble(box);
+      if (!previous || dayOf(previous) !== dayOf(bubble)) box.insertBefore(separator(bubble), next);
+      box.insertBefore(bubble, next);
+    }
+    prepareMessages(box, bubble);
+    if (follow || data.direction === "out" && !existing) box.scrollTop = box.scrollHeight;
+  }
+
+  function lastBubble(box) {
+    const all = box.querySelectorAll("[data-message-id]");
+    return all.length ? all[all.length - 1] : null;
+  }
+
+  function previousBubble(el) {
+    let node = el.previousElementSibling;
+    while (node && !node.dataset.messageId) node = node.previousElementSibling;
+    return node;
+  }
+
+  /* What the pushed HTML leaves to the reader's page: times in their zone, the author's
+   * name once per run of replies, and the Reenviar form only for who may answer. */
+  function prepareMessages(box, only) {
+    if (!box) return;
+    const bubbles = only ? [only] : box.querySelectorAll("[data-message-id]");
+    const composer = document.getElementById("composer-form");
+    const token = document.querySelector('meta[name="csrf-token"]');
+    Array.prototype.forEach.call(bubbles, function (bubble) {
+      bubble.querySelectorAll("time.clock[datetime]").forEach(function (el) {
+        el.textContent = clock(new Date(el.getAttribute("datetime")));
+      });
+      bubble.querySelectorAll(".msg-resend").forEach(function (form) {
+        if (!composer) { form.remove(); return; }
+        const input = form.querySelector('input[name="csrf_token"]');
+        if (input && !input.value && token) input.value = token.content;
+      });
+      const author = bubble.querySelector(".msg-author");
+      const previous = previousBubble(bubble);
+      if (author && previous && previous.dataset.sender === bubble.dataset.sender &&
+          dayOf(previous) === dayOf(bubble)) author.remove();
+    });
+  }
+
+  const clockFormat = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: timeZone });
+  const dayFormat = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone: timeZone });
+  const longDay = new Intl.DateTimeFormat(lang, { weekday: "long", day: "numeric", month: "long", timeZone: timeZone });
+
+  function clock(date) { return isNaN(date) ? "" : clockFormat.format(date); }
+
+  function dayOf(bubble) {
+    const time = bubble.querySelector("time[datetime]");
+    return time ? dayFormat.format(new Date(time.getAttribute("datetime"))) : "";
+  }
+
+  function separator(bubble) {
+    const day = dayOf(bubble);
+    const div = document.createElement("div");
+    div.className = "day-separator";
+    div.setAttribute("role", "separator");
+    const span = document.createElement("span");
+    const time = bubble.querySelector("time[datetime]");
+    span.textContent = day === dayFormat.format(new Date()) ? (body.dataset.todayLabel || day)
+      : longDay.format(new Date(time.getAttribute("datetime")));
+    div.appendChild(span);
+    return div;
+  }
+
+  function toElement(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content.firstElementChild;
   }
 
   /* -- sound, desktop notification, title marker --------------------------------- */
@@ -289,6 +478,24 @@
   document.addEventListener("visibilitychange", back);
   window.addEventListener("focus", back);
 
+  /* Media whose size arrives late (images, video) must not push the newest message out
+   * of view: while the reader is at the bottom, the bottom stays where it is. */
+  function anchorBottom() {
+    const box = document.getElementById("messages");
+    if (!box || !window.ResizeObserver) return;
+    let stuck = true;
+    box.addEventListener("scroll", function () { stuck = atBottom(box); }, { passive: true });
+    const observer = new ResizeObserver(function () { if (stuck) box.scrollTop = box.scrollHeight; });
+    Array.prototype.forEach.call(box.children, function (child) { observer.observe(child); });
+    new MutationObserver(function (records) {
+      records.forEach(function (record) {
+        record.addedNodes.forEach(function (node) { if (node.nodeType === 1) observer.observe(node); });
+      });
+    }).observe(box, { childList: true });
+  }
+
   window.addEventListener("pagehide", function () { if (source) source.close(); });
+  prepareMessages(document.getElementById("messages"));
+  anchorBottom();
   connect();
 })();

@@ -58,7 +58,8 @@
   function setupComposer() {
     const form = document.getElementById("composer-form");
     const textarea = document.getElementById("composer");
-    if (!form || !textarea) return;
+    if (!form || !textarea || form.dataset.bound) return;
+    form.dataset.bound = "1";
     textarea.addEventListener("input", function () { autosize(textarea); });
     textarea.addEventListener("keydown", function (event) {
       // Enter sends, Shift+Enter breaks the line; never send mid IME composition.
@@ -69,17 +70,90 @@
         textarea.blur();
       }
     });
+    if (form.hasAttribute("data-fetch") && window.fetch) {
+      form.addEventListener("submit", function (event) { event.preventDefault(); sendInPlace(form, textarea); });
+    }
     if (location.hash === "#composer") {
       textarea.focus();
       history.replaceState(null, "", location.pathname + location.search);
     }
   }
 
+  /* Send without leaving the page: the bubble appears at once (queued), the stream then
+   * moves its tick; on a refusal the text stays in the composer with the reason. */
+  function sendInPlace(form, textarea) {
+    if (form.dataset.submitting || !textarea.value.trim()) return;
+    const button = form.querySelector("button[type=submit]");
+    const error = document.getElementById("composer-error");
+    form.dataset.submitting = "1";
+    if (button) button.disabled = true;
+    fetch(form.action, {
+      method: "POST", body: new FormData(form), credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": csrfToken() },
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (json) {
+        if (response.status === 201) {
+          textarea.value = "";
+          autosize(textarea);
+          if (error) error.hidden = true;
+          if (window.AtendimentoLive) window.AtendimentoLive.showMessage(json.message, json.html);
+          return;
+        }
+        showComposerError(error, (json.error && json.error.message) || response.statusText);
+      });
+    }, function () {
+      showComposerError(error, document.body.dataset.offlineLabel || "offline");
+    }).then(function () {
+      delete form.dataset.submitting;
+      if (button) button.disabled = false;
+      textarea.focus();
+    });
+  }
+
+  function showComposerError(el, text) {
+    if (!el) return;
+    el.textContent = text;
+    el.hidden = false;
+  }
+
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  /* -- search as one types ---------------------------------------------------------- */
+  function setupSearch() {
+    const input = document.getElementById("ticket-search");
+    if (!input || !window.fetch) return;
+    let timer = null;
+    let asked = 0;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        const form = input.form;
+        const params = new URLSearchParams(new FormData(form));
+        const selected = document.body.dataset.selectedTicketId;
+        if (selected) params.set("selected", selected);
+        const mine = ++asked;
+        fetch("/tickets/list?" + params.toString(), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : null; })
+          .then(function (html) {
+            if (!html || mine !== asked) return;  // an older answer arriving late
+            if (window.AtendimentoLive && window.AtendimentoLive.swapList) window.AtendimentoLive.swapList(html);
+            const url = new URL(location.href);
+            if (input.value.trim()) url.searchParams.set("q", input.value.trim()); else url.searchParams.delete("q");
+            url.searchParams.delete("page");
+            history.replaceState(null, "", url.pathname + url.search);
+          });
+      }, 250);
+    });
+  }
+
   /* One click, one request: a double click must not accept or send twice. */
   function guardSubmits() {
     document.addEventListener("submit", function (event) {
       const form = event.target;
-      if (form.method.toLowerCase() !== "post") return;
+      if (form.method.toLowerCase() !== "post" || form.hasAttribute("data-fetch")) return;
       if (form.dataset.submitting) { event.preventDefault(); return; }
       form.dataset.submitting = "1";
       form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
@@ -105,18 +179,14 @@
       const closer = event.target.closest("[data-close-dialog]");
       if (closer) closer.closest("dialog").close();
     });
-    // A form that takes exactly one of several selects: choosing one clears the others.
-    document.querySelectorAll("form[data-one-of]").forEach(function (form) {
-      const names = form.dataset.oneOf.split(" ");
-      names.forEach(function (name) {
-        const select = form.elements[name];
-        if (!select) return;
-        select.addEventListener("change", function () {
-          if (!select.value) return;
-          names.forEach(function (other) {
-            if (other !== name && form.elements[other]) form.elements[other].value = "";
-          });
-        });
+    // A form that takes exactly one of several selects: choosing one clears the others
+    // (delegated: live.js may swap the form in).
+    document.addEventListener("change", function (event) {
+      const select = event.target;
+      const form = select.form;
+      if (!form || !form.dataset.oneOf || !select.value) return;
+      form.dataset.oneOf.split(" ").forEach(function (other) {
+        if (other !== select.name && form.elements[other]) form.elements[other].value = "";
       });
     });
   }
@@ -187,6 +257,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     setupComposer();
+    setupSearch();
     setupDialogs();
     setupFlashes();
     setupKeyboard();
@@ -196,5 +267,8 @@
     setInterval(refreshTimes, 30 * 1000);
   });
 
-  window.Atendimento = { refreshTimes: refreshTimes, scrollToBottom: scrollToBottom, formatSince: formatSince };
+  window.Atendimento = {
+    refreshTimes: refreshTimes, scrollToBottom: scrollToBottom, formatSince: formatSince,
+    bind: setupComposer,  // after live.js swapped in a conversation with a composer
+  };
 })();

@@ -75,8 +75,14 @@ def test_attendant_peeks_accepts_answers_closes_and_reopens(live_app, live_serve
     expect(sent.locator(".msg-status")).to_have_text("⏱")
     assert _state(live_app, maria)[3] == [("Bom dia, Maria! Vou verificar seu pedido.", "queued")]
 
-    # Fechar: off to Finalizados.
+    # Fechar: asks first (Esc or Cancelar keeps it), then off to Finalizados.
     page.click("#btn-close")
+    expect(page.locator("#close-dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#close-dialog")).to_be_hidden()
+    assert _state(live_app, maria)[0] == "open"
+    page.click("#btn-close")
+    page.click("#btn-close-confirm")
     expect(page.locator("#tab-closed")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#count-closed")).to_have_text("1")
     expect(page.locator("#count-open")).to_have_text("0")

@@ -55,10 +55,9 @@ def test_online_lasts_while_the_stream_stays_open(factory, open_stream, broker):
     assert online_user_ids() == {ana.id}
 
 
-@pytest.fixture
-def redis_only(backend):
-    if backend != "postgresql":
-        pytest.skip("presence across processes needs Redis (the PostgreSQL backend runs with it)")
+# Presence across processes needs Redis: these run on the PostgreSQL + Redis backend only
+# (parametrizing ``backend`` overrides the fixture's two values).
+redis_only = pytest.mark.parametrize("backend", ["postgresql"])
 
 
 def _other_process(app, broker, *user_ids) -> Presence:
@@ -67,7 +66,8 @@ def _other_process(app, broker, *user_ids) -> Presence:
     return Presence(SimpleNamespace(app=app, heartbeat_s=broker.heartbeat_s, redis=broker.redis, subscriptions=subs))
 
 
-def test_users_of_another_process_are_online_until_it_stops_refreshing(redis_only, app, broker, factory):
+@redis_only
+def test_users_of_another_process_are_online_until_it_stops_refreshing(app, broker, factory):
     ana, bruno = factory.user("Ana"), factory.user("Bruno")
     worker = _other_process(app, broker, ana.id, bruno.id)
     worker.announce()
@@ -82,7 +82,8 @@ def test_users_of_another_process_are_online_until_it_stops_refreshing(redis_onl
         client.close()
 
 
-def test_another_process_telling_a_stream_closed(redis_only, app, broker, factory):
+@redis_only
+def test_another_process_telling_a_stream_closed(app, broker, factory):
     ana, bruno = factory.user("Ana"), factory.user("Bruno")
     worker = _other_process(app, broker, ana.id, bruno.id)
     worker.announce()
@@ -91,7 +92,8 @@ def test_another_process_telling_a_stream_closed(redis_only, app, broker, factor
     assert online_user_ids() == {bruno.id}
 
 
-def test_redis_failing_means_nobody_online_not_an_error(redis_only, app, broker, factory, open_stream):
+@redis_only
+def test_redis_failing_means_nobody_online_not_an_error(app, broker, factory, open_stream):
     ana = factory.user("Ana")
     open_stream(ana).next_frame()
     assert online_user_ids() == {ana.id}

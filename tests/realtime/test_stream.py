@@ -59,6 +59,8 @@ def test_event_shape_and_headers(world, factory, open_stream):
     service.accept_ticket(world["ana"], message.ticket_id)
     accepted = stream.next_event()
     assert accepted["event"] == "ticket.updated"
+    row = accepted["data"].pop("html")  # the list row as the page renders it (tests/test_fragments.py)
+    assert f'data-ticket-id="{message.ticket_id}"' in row and "Dona Maria" in row
     assert accepted["data"] == {**ticket_json(db.session.get(type(message.ticket), message.ticket_id)),
                                 "changed": ["status", "user_id"]}
     ids = [created["id"], posted["id"], accepted["id"]]

@@ -1,0 +1,166 @@
+"""The parts of the Atendimento page that change on their own: a list row, a message.
+
+The page renders them from the database; an event renders them from its JSON data,
+once per event and language (``for_event``), so the stream can push the very HTML the
+page would show and no open page has to ask the server for anything. Both go through
+the same templates (``tickets/_row.html``, ``tickets/_message.html``): the event side
+only builds objects with the attributes those templates read.
+
+What differs between viewers stays out of the pushed HTML and is settled by the page:
+the selected row, the link's list filters, the Reenviar form's CSRF token, whether the
+reader may answer, times in the reader's zone.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import nullcontext
+from datetime import datetime
+from types import SimpleNamespace
+
+from flask import current_app, has_app_context, has_request_context, render_template
+from flask_babel import force_locale
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..models import Message, Sector, User
+
+ROW_EVENTS = ("ticket.created", "ticket.updated")
+MESSAGE_EVENTS = ("message.created", "message.updated")
+
+
+def render_row(ticket, *, tab=None, view=None, q="", page=None, selected=None) -> str:
+    return render_template("tickets/_row.html", t=ticket, tab=tab or ticket.status, view=view, q=q, page=page,
+                           selected=selected)
+
+
+def render_message(message, *, can_answer: bool, show_author: bool | None = None, live: bool = False) -> str:
+    if show_author is None:
+        show_author = message.direction == "out"
+    return render_template("tickets/_message.html", m=message, show_author=show_author, can_answer=can_answer,
+                           live=live)
+
+
+def for_event(name: str, data: dict) -> dict | None:
+    """``{language: html}`` of what ``name`` changes on a page, or None for other events."""
+    if name in ROW_EVENTS:
+        view = row_view(data)
+        render = lambda: render_row(view)  # noqa: E731
+    elif name in MESSAGE_EVENTS:
+        view = message_view(data)
+        render = lambda: render_message(view, can_answer=True, live=True)  # noqa: E731
+    else:
+        return None
+    html = {}
+    # Links are paths, so any request will do where the publisher has none (a worker, a command).
+    with nullcontext() if has_request_context() else current_app.test_request_context():
+        for language in current_app.config["LANGUAGES"]:
+            with force_locale(language):
+                html[language] = render()
+    return html
+
+
+# -- objects with the attributes the templates read, from an event's JSON ----------------
+
+def _when(value):
+    return datetime.fromisoformat(value) if value else None
+
+
+def row_view(data: dict) -> SimpleNamespace:
+    names = directory()
+    contact = data.get("contact") or {}
+    return SimpleNamespace(
+        id=data["id"], status=data["status"], sector_id=data.get("sector_id"), user_id=data.get("user_id"),
+        unread=data.get("unread") or 0, last_message=data.get("last_message") or "",
+        last_message_at=_when(data.get("last_message_at")), bot_mode="bot" if data.get("bot") else None,
+        contact=SimpleNamespace(display_name=contact.get("name") or f"#{contact.get('id')}"),
+        sector=names.sector(data.get("sector_id")), user=names.user(data.get("user_id")),
+    )
+
+
+def message_view(data: dict) -> SimpleNamespace:
+    names = directory()
+    quoted = None
+    if data.get("quoted_id"):
+        body = db.session.scalar(select(Message.body).where(Message.id == data["quoted_id"]))
+        quoted = SimpleNamespace(body=body) if body is not None else None
+    return SimpleNamespace(
+        id=data["id"], ticket_id=data["ticket_id"], direction=data["direction"], kind=data["kind"],
+        body=data.get("body") or "", status=data["status"], error=data.get("error"),
+        author_id=data.get("author_id"), author=names.user(data.get("author_id")),
+        from_bot=bool(data.get("from_bot")), quoted=quoted, created_at=_when(data.get("created_at")),
+        media_path=data.get("media_url"), media_name=data.get("media_name"), media_size=data.get("media_size"),
+        media_mime=data.get("media_mime"),
+    )
+
+
+# -- sector and user names, for rows and authors -------------------------------------------
+
+class Directory:
+    """Sectors' names and colours and users' names, read in two small queries and kept
+    for ``ttl`` seconds, so rendering an event's row costs no query. A change committed
+    in this process clears it at once; other processes see it within ``ttl``."""
+
+    def __init__(self, ttl: float = 30.0):
+        self.ttl = ttl
+        self._loaded_at = None
+        self._sectors: dict = {}
+        self._users: dict = {}
+        self._lock = threading.Lock()
+
+    def _fresh(self) -> None:
+        now = time.monotonic()
+        if self._loaded_at is not None and now - self._loaded_at < self.ttl:
+            return
+        with self._lock:
+            if self._loaded_at is not None and now - self._loaded_at < self.ttl:
+                return
+            rows = db.session.execute(select(Sector.id, Sector.name, Sector.color)).all()
+            self._sectors = {r.id: SimpleNamespace(id=r.id, name=r.name, color=r.color) for r in rows}
+            rows = db.session.execute(select(User.id, User.name)).all()
+            self._users = {r.id: SimpleNamespace(id=r.id, name=r.name) for r in rows}
+            self._loaded_at = now
+
+    def sector(self, sector_id):
+        return self._get("_sectors", sector_id)
+
+    def user(self, user_id):
+        return self._get("_users", user_id)
+
+    def _get(self, table: str, ident):
+        if ident is None:
+            return None
+        self._fresh()
+        found = getattr(self, table).get(ident)
+        if found is None and time.monotonic() - self._loaded_at > 1.0:  # created since the last load
+            self.forget()
+            self._fresh()
+            found = getattr(self, table).get(ident)
+        return found
+
+    def forget(self) -> None:
+        self._loaded_at = None
+
+
+def directory() -> Directory:
+    found = current_app.extensions.get("fragment_directory")
+    if found is None:
+        found = current_app.extensions.setdefault("fragment_directory", Directory())
+    return found
+
+
+def _forget_on_change(session, _flush_context) -> None:
+    if any(isinstance(obj, (Sector, User)) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info["fragment_directory_stale"] = True
+
+
+def _after_commit(session) -> None:
+    if session.info.pop("fragment_directory_stale", False):
+        found = current_app.extensions.get("fragment_directory") if has_app_context() else None
+        if found is not None:
+            found.forget()
+
+
+event.listen(Session, "after_flush", _forget_on_change)
+event.listen(Session, "after_commit", _after_commit)
