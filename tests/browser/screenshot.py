@@ -207,21 +207,29 @@ def main() -> None:
         page.keyboard.press("j")
         page.keyboard.press("j")
         shot("13-keyboard-focus")
-        # Somebody else accepts the ticket Ana is looking at: her click gets a clear no.
+        # Somebody else accepts the ticket Ana is looking at: her page changes in place.
         page.goto(f"{server.url}/tickets/{data['pending'][1]}")
-        with app.app_context():
+        page.wait_for_function("window.AtendimentoLive && window.AtendimentoLive.connected")
+        with app.app_context(), app.test_request_context():
             from atendimento.models import User
             carla = db.session.query(User).filter_by(email=data["carla"]).one()
             service.accept_ticket(carla, data["pending"][1])
-        page.click("#btn-accept")
-        shot("15-accept-conflict")
+        page.wait_for_selector("#btn-accept", state="detached")
+        page.wait_for_timeout(300)
+        shot("15-taken-elsewhere")
         page.goto(f"{server.url}/tickets/{data['pending'][3]}")
         page.click("#btn-accept")
         shot("16-accepted")
         page.fill("#composer", "Olá! Já estou verificando.")
-        with page.expect_navigation():
-            page.keyboard.press("Enter")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#messages .msg-out >> text=Já estou verificando")
         shot("17-sent")
+        page.click("#btn-close")
+        shot("18-close-confirm")
+        page.keyboard.press("Escape")
+        page.fill("#ticket-search", "ma")
+        page.wait_for_timeout(600)
+        shot("19-search-as-you-type")
         page.goto(f"{server.url}/nope")
         shot("14-not-found")
         browser.close()
