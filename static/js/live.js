@@ -42,7 +42,6 @@
   let source = null;
   let lastEventId = body.dataset.streamCursor || "";  // the page is as of this event: resume after it
   let retryDelay = 3000;
-  let opened = false;
 
   function connect() {
     // A browser reconnecting by itself sends Last-Event-ID; a new EventSource cannot, so say it in the URL.
@@ -51,7 +50,6 @@
     source.addEventListener("open", function () {
       retryDelay = 3000;
       live.connected = true;
-      opened = true;
     });
     source.addEventListener("error", function () {
       live.connected = false;
@@ -100,7 +98,8 @@
       return changed.indexOf(f) !== -1;
     });
     if (moved) refreshCounts();
-    if (id === selectedId && (moved || changed.indexOf("connection_id") !== -1 || changed.indexOf("bot") !== -1)) {
+    if (id === selectedId && (moved || changed.indexOf("connection_id") !== -1 || changed.indexOf("bot") !== -1 ||
+                              document.querySelector(".pending-card"))) {  // the card shows the last words
       refreshPanes();
     }
   }
@@ -264,14 +263,18 @@
   /* The ticket itself moved (accepted, closed, transferred): its centre and side panes
    * change. What holds the reader's work moves over from the old pane: the composer (its
    * text), the transfer form, and the messages already shown (their scroll position). */
+  let messagesStale = false;  // after a reset the messages shown may lack some: take the server's
+
   function swapPanes(html) {
     const fresh = document.createElement("div");
     fresh.innerHTML = html;
+    const keep = messagesStale ? ["composer-form", "transfer-dialog"] : ["composer-form", "transfer-dialog", "messages"];
+    messagesStale = false;
     ["conversation-pane", "side-pane"].forEach(function (name) {
       const now = document.querySelector("." + name);
       const then = fresh.querySelector("." + name);
       if (!now || !then) return;
-      keepElements(now, then, ["composer-form", "transfer-dialog", "messages"]);
+      keepElements(now, then, keep);
       now.replaceWith(then);
     });
     const workspace = document.querySelector(".workspace");
@@ -279,6 +282,7 @@
       workspace.appendChild(fresh.querySelector(".side-pane"));
     }
     prepareMessages(document.getElementById("messages"));
+    anchorBottom();
     if (window.Atendimento) { window.Atendimento.refreshTimes(); window.Atendimento.bind(); }
   }
 
@@ -298,7 +302,7 @@
   function resync() {
     refreshCounts();
     refreshList();
-    if (selectedId) refreshPanes();
+    if (selectedId) { messagesStale = true; refreshPanes(); }
   }
 
   function leftMySight() {
@@ -482,7 +486,9 @@
    * of view: while the reader is at the bottom, the bottom stays where it is. */
   function anchorBottom() {
     const box = document.getElementById("messages");
-    if (!box || !window.ResizeObserver) return;
+    if (!box || !window.ResizeObserver || box.dataset.anchored) return;
+    box.dataset.anchored = "1";
+    box.scrollTop = box.scrollHeight;  // a conversation opens at its newest message
     let stuck = true;
     box.addEventListener("scroll", function () { stuck = atBottom(box); }, { passive: true });
     const observer = new ResizeObserver(function () { if (stuck) box.scrollTop = box.scrollHeight; });

@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 from atendimento.extensions import db
 from atendimento.media import store
 from atendimento.models import Connection, Message
+from atendimento.outbox import worker_of
 from atendimento.tickets.inbound import Inbound, receive_inbound
 from tests.factories import Factory
 
@@ -184,7 +185,13 @@ def delivering_app(backend, tmp_path, request):
     overrides.pop("SERVER_NAME", None)
     overrides.update(WTF_CSRF_ENABLED=True, OUTBOX_WORKER=True, OUTBOX_POLL_S=1)
     with running_app(backend, overrides) as app:
-        yield app
+        worker = worker_of(app)
+        try:
+            yield app
+        finally:  # a worker left running would claim the next tests' messages on the shared database
+            worker.stop()
+            if worker.thread is not None:
+                worker.thread.join(timeout=10)
 
 
 def test_my_own_message_goes_queued_sent_delivered_live(delivering_app, browser, provider):
@@ -274,5 +281,45 @@ def test_a_conversation_with_pictures_opens_at_its_newest_message(live_app, live
         page.wait_for_function("Array.from(document.querySelectorAll('#messages img')).every(i => i.complete)")
         assert page.evaluate(gap) < 48
         expect(page.locator("#messages .msg-in").last).to_be_in_viewport()
+    finally:
+        context.close()
+
+
+def test_a_reset_brings_the_page_back_in_step_without_a_reload(live_app, live_server, browser):
+    """What the server could not replay (SPEC §7 reset) is fetched again: counts, list, conversation."""
+    from atendimento.events import domain_event
+    from atendimento.realtime.broker import RESET
+
+    with live_app.app_context():
+        f = Factory()
+        sales = f.sector("Vendas")
+        f.user("Ana Lima", email="ana@example.com", sectors=[sales])
+        connection = f.connection("WhatsApp Loja", sectors=[sales])
+        shown = f.ticket(connection, sender="5511900000001", text="Primeiro cliente").id
+        connection_id = connection.id
+        db.session.remove()
+    context, page, requests = _open(browser, live_server, "ana@example.com", f"/tickets/{shown}?peek=1")
+    broker = live_app.extensions["realtime"]
+    try:
+        expect(page.locator("#count-pending")).to_have_text("1")
+        domain_event.disconnect(broker.listener, sender=live_app)  # events lost, as in an outage
+        try:
+            with live_app.app_context():
+                conn = db.session.get(Connection, connection_id)
+                missed = receive_inbound(conn, Inbound(sender_id="5511900000002", body="Ninguém me viu",
+                                                       name="Seu Jorge")).ticket_id
+                receive_inbound(conn, Inbound(sender_id="5511900000001", body="Alô?", name="Cliente"))
+                db.session.remove()
+        finally:
+            domain_event.connect(broker.listener, sender=live_app)
+        page.wait_for_timeout(300)
+        expect(page.locator(f'#ticket-list [data-ticket-id="{missed}"]')).to_have_count(0)  # nothing told the page
+
+        broker._fanout(RESET)
+        expect(page.locator(f'#ticket-list [data-ticket-id="{missed}"]')).to_contain_text("Ninguém me viu")
+        expect(page.locator("#count-pending")).to_have_text("2")
+        expect(page.locator("#messages")).to_contain_text("Alô?")  # the open conversation caught up too
+        assert page.evaluate("window.__sameDocument") is True
+        assert _page_downloads(requests) == []
     finally:
         context.close()
