@@ -232,7 +232,7 @@ def record_echo(connection: Connection, adapter, item: Incoming) -> Message | No
         return None
     db.session.execute(
         update(Ticket).where(Ticket.id == ticket_id)
-        .values(last_message=preview_of(inbound.kind, inbound.body), last_message_at=now, updated_at=now)
+        .values(updated_at=now, **state.preview_values(inbound, now))
         .execution_options(synchronize_session=False)
     )
     if created:

@@ -16,7 +16,6 @@ from ..extensions import db
 from ..models import Contact, ContactIdentity, Message, Ticket, TicketEvent, utcnow
 from ..serializers import message_json, ticket_json
 from . import flow, state
-from .state import preview_of
 
 
 @dataclass
@@ -125,8 +124,7 @@ def receive_inbound(connection, inbound: Inbound) -> Message | None:
         return None
     ticket = db.session.scalars(
         update(Ticket).where(Ticket.id == ticket_id)
-        .values(unread=Ticket.unread + 1, last_message=preview_of(inbound.kind, inbound.body),
-                last_message_at=now, updated_at=now)
+        .values(unread=Ticket.unread + 1, updated_at=now, **state.preview_values(inbound, now))
         .returning(Ticket),
         execution_options={"synchronize_session": False, "populate_existing": True},
     ).one()

@@ -90,11 +90,12 @@ def preview_of(kind: str, body: str) -> str:
     return text[:255]
 
 
-def preview_values(message: Message, now) -> dict:
-    """The ticket columns a new message changes. The bot's words (greeting, menu,
-    farewell) leave the preview and the waiting time alone: the queue shows what the
-    customer said, and since when they wait."""
-    if message.from_bot:
+def preview_values(message, now) -> dict:
+    """The ticket columns a new message (a ``Message`` or an adapter's ``Inbound``, with
+    ``kind`` and ``body``) changes. The bot's words (greeting, menu, farewell) leave the
+    preview and the waiting time alone: the queue shows what the customer said, and
+    since when they wait."""
+    if getattr(message, "from_bot", False):
         return {}
     return {"last_message": preview_of(message.kind, message.body), "last_message_at": now}
 
