@@ -3,7 +3,7 @@ both backends, with CSRF enabled as in production."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from ..conftest import make_overrides, running_app
 from .server import LiveServer, launch_chromium
@@ -22,13 +22,17 @@ def browser(playwright):
     browser.close()
 
 
-@pytest.fixture
-def live_app(backend, tmp_path, request):
+def live_overrides(backend, tmp_path, request, **extra) -> dict:
     """The app as it runs for real: CSRF on, URLs from the request (no SERVER_NAME)."""
     overrides = make_overrides(backend, tmp_path, request)
     overrides.pop("SERVER_NAME", None)
     overrides["WTF_CSRF_ENABLED"] = True
-    with running_app(backend, overrides) as app:
+    return {**overrides, **extra}
+
+
+@pytest.fixture
+def live_app(backend, tmp_path, request):
+    with running_app(backend, live_overrides(backend, tmp_path, request)) as app:
         yield app
 
 
@@ -36,6 +40,25 @@ def live_app(backend, tmp_path, request):
 def live_server(live_app):
     with LiveServer(live_app) as server:
         yield server
+
+
+def open_inbox(browser, server, email, path=None):
+    """A browser of its own, logged in as ``email`` through the form, on ``path`` (the
+    inbox by default) with its stream open; ``window.__sameDocument`` is gone if the
+    page ever reloads."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="pt-BR")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(server.url + "/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", "secret123")
+    page.click("button[type=submit]")
+    expect(page.locator("#ticket-list")).to_be_visible()
+    if path:
+        page.goto(server.url + path)
+    page.wait_for_function("window.AtendimentoLive && window.AtendimentoLive.connected")
+    page.evaluate("window.__sameDocument = true")
+    return context, page
 
 
 @pytest.fixture

@@ -9,21 +9,13 @@ from playwright.sync_api import expect
 from atendimento.extensions import db
 from tests.factories import Factory
 
+from .conftest import open_inbox
+
 pytestmark = pytest.mark.browser
 
 
 def _open_inbox(browser, server, email):
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="pt-BR")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(server.url + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", "secret123")
-    page.click("button[type=submit]")
-    expect(page.locator("#ticket-list")).to_be_visible()
-    page.wait_for_function("window.AtendimentoLive && window.AtendimentoLive.connected")
-    page.evaluate("window.__sameDocument = true")  # gone if the page ever reloads
-    return context, page
+    return open_inbox(browser, server, email)
 
 
 def test_new_ticket_and_acceptance_reach_the_other_attendant_live(live_app, live_server, browser):

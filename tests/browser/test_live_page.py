@@ -23,8 +23,9 @@ from atendimento.outbox import worker_of
 from atendimento.tickets.inbound import Inbound, receive_inbound
 from tests.factories import Factory
 
-from ..channels.fake_provider import FakeProvider
-from ..conftest import make_overrides, running_app
+from ..channels.helpers import provider  # noqa: F401,F811  (fixture)
+from ..conftest import running_app
+from .conftest import live_overrides, open_inbox
 from .server import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -33,17 +34,8 @@ PAGE_PATH = re.compile(r"^/tickets(/\d+)?$")  # the page itself (not its small f
 
 
 def _open(browser, server, email, path):
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="pt-BR")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(server.url + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", "secret123")
-    page.click("button[type=submit]")
-    expect(page.locator("#ticket-list")).to_be_visible()
-    page.goto(server.url + path)
-    page.wait_for_function("window.AtendimentoLive && window.AtendimentoLive.connected")
-    page.evaluate("window.__sameDocument = true")  # gone if the page ever reloads
+    """``open_inbox`` on ``path``, recording every request the page makes from then on."""
+    context, page = open_inbox(browser, server, email, path)
     requests = []
     page.on("request", lambda r: requests.append(urlsplit(r.url).path))
     return context, page, requests
@@ -172,18 +164,9 @@ def test_closing_elsewhere_turns_the_open_conversation_read_only(live_app, live_
 
 
 @pytest.fixture
-def provider():
-    fake = FakeProvider().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def delivering_app(backend, tmp_path, request):
     """The live app with its outbox worker running, as in production."""
-    overrides = make_overrides(backend, tmp_path, request)
-    overrides.pop("SERVER_NAME", None)
-    overrides.update(WTF_CSRF_ENABLED=True, OUTBOX_WORKER=True, OUTBOX_POLL_S=1)
+    overrides = live_overrides(backend, tmp_path, request, OUTBOX_WORKER=True, OUTBOX_POLL_S=1)
     with running_app(backend, overrides) as app:
         worker = worker_of(app)
         try:
