@@ -138,9 +138,8 @@ def file_size(size) -> str:
     return ""
 
 
-def _preview_names():
-    return {"📷": _("Photo"), "🎤": _("Audio"), "🎬": _("Video"), "📄": _("Document"), "🏷️": _("Sticker"),
-            "📍": _("Location")}
+_PREVIEW_NAMES = {"📷": lambda: _("Photo"), "🎤": lambda: _("Audio"), "🎬": lambda: _("Video"),
+                  "📄": lambda: _("Document"), "🏷️": lambda: _("Sticker"), "📍": lambda: _("Location")}
 
 
 # Previews written before files were named in the reader's language: "📷 image".
@@ -153,9 +152,9 @@ def preview_label(text: str | None) -> str:
     if not text:
         return ""
     icon, _space, rest = text.partition(" ")
-    names = _preview_names()
-    if icon in names and (not rest or rest in _LEGACY_PREVIEWS):
-        return f"{icon} {names[icon]}"
+    name = _PREVIEW_NAMES.get(icon)
+    if name is not None and (not rest or rest in _LEGACY_PREVIEWS):
+        return f"{icon} {name()}"
     return text
 
 

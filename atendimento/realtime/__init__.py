@@ -65,12 +65,11 @@ def _relay(broker: Broker, name: str, ticket_id: int, data: dict) -> None:
     elif ticket is None:
         ticket = _ticket_state(ticket_id)
     try:
-        html = fragments.for_event(name, data)
-    except Exception:  # noqa: BLE001 - a page that gets no HTML fetches what changed instead
-        log.exception("realtime: could not render %s for ticket %s", name, ticket_id)
-        html = None
+        fragments.prepare(name, data)
+    except Exception:  # noqa: BLE001 - the stream will look the names up itself
+        log.exception("realtime: could not prepare %s for ticket %s", name, ticket_id)
     try:
-        broker.publish(name, ticket_id, ticket=ticket, previous=previous, data=data, html=html)
+        broker.publish(name, ticket_id, ticket=ticket, previous=previous, data=data)
     except Exception:  # noqa: BLE001 - the move is committed; a broker failure must not turn it into an error
         log.exception("realtime: could not publish %s for ticket %s", name, ticket_id)
 

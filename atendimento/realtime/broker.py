@@ -22,6 +22,7 @@ from itertools import islice
 from queue import Empty, Full
 from typing import Any, Callable, NamedTuple
 
+from ..tickets import fragments
 from . import presence
 from .audience import Viewer, visibility_test
 from .envelope import VIEWERS_CHANGED, Event, to_wire
@@ -162,8 +163,20 @@ class Broker:
     # -- producing ---------------------------------------------------------------
 
     def publish(self, name: str, ticket_id: int | None, *, ticket: dict | None, previous: dict | None = None,
-                data: dict, html: dict | None = None) -> None:
-        self._append(to_wire(name, ticket_id, ticket, previous, data, html))
+                data: dict) -> None:
+        self._append(to_wire(name, ticket_id, ticket, previous, data))
+
+    def render_html(self, name: str, data: dict, language: str) -> str | None:
+        """What ``name`` changes on a page, in ``language`` (``Event.render``). A failure
+        leaves the event without HTML: the page then fetches what changed."""
+        if name not in fragments.ROW_EVENTS + fragments.MESSAGE_EVENTS:
+            return None
+        try:
+            with self.app.app_context():
+                return fragments.for_event(name, data, languages=(language,)).get(language)
+        except Exception:  # noqa: BLE001 - never let one page's HTML stop a stream
+            log.exception("realtime: could not render %s", name)
+            return None
 
     def announce_viewers_changed(self, user_ids: list[int]) -> None:
         try:
@@ -208,7 +221,7 @@ class InProcessBroker(Broker):
     def _append(self, wire: str) -> None:
         with self._lock:  # ids, log order and queue order agree
             self._last += 1
-            event = Event.from_wire(str(self._last), self._last, wire)
+            event = Event.from_wire(str(self._last), self._last, wire, self.render_html)
             self._log.append(event)
             self._fanout(event)
 

@@ -22,24 +22,18 @@ def _dumps(value) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def to_wire(name: str, ticket_id: int | None, ticket: dict | None, previous: dict | None, data: dict,
-            html: dict | None = None) -> str:
-    """``html``: what the event changes on a page, rendered once per language
-    (``tickets.fragments``); each browser gets its own language's as ``data.html``."""
-    wire = {"n": name, "t": ticket_id, "s": ticket, "p": previous, "d": data}
-    if html:
-        wire["h"] = html
-    return _dumps(wire)
+def to_wire(name: str, ticket_id: int | None, ticket: dict | None, previous: dict | None, data: dict) -> str:
+    return _dumps({"n": name, "t": ticket_id, "s": ticket, "p": previous, "d": data})
 
 
 class Event:
     """An event with its log id. Frames and visibility probes are built once per process,
     then shared by every stream that delivers it."""
 
-    __slots__ = ("id", "key", "name", "ticket_id", "ticket", "previous", "data", "html",
+    __slots__ = ("id", "key", "name", "ticket_id", "ticket", "previous", "data", "render",
                  "_frames", "_removed_frame", "_probe", "_previous_probe", "_decided")
 
-    def __init__(self, id: str, key, name: str, ticket_id, ticket, previous, data, html=None):
+    def __init__(self, id: str, key, name: str, ticket_id, ticket, previous, data, render=None):
         self.id = id  # what the browser sees in ``id:`` and sends back as Last-Event-ID
         self.key = key  # the same id in a form that compares in log order
         self.name = name
@@ -47,16 +41,18 @@ class Event:
         self.ticket = ticket
         self.previous = previous
         self.data = data
-        self.html = html or {}
+        # ``render(name, data, language)``: the HTML this event changes on a page, or None.
+        # Called when a stream that may see the event first needs it, once per process and
+        # language: a process with nobody watching renders nothing.
+        self.render = render
         self._frames: dict = {}  # language -> frame
         self._removed_frame = self._probe = self._previous_probe = None
         self._decided: dict = {}  # viewer -> frame or None: tabs of one user (or one sector set) decide once
 
     @classmethod
-    def from_wire(cls, id: str, key, wire: str | bytes) -> Event:
+    def from_wire(cls, id: str, key, wire: str | bytes, render=None) -> Event:
         body = json.loads(wire)
-        return cls(id, key, body["n"], body.get("t"), body.get("s"), body.get("p"), body.get("d") or {},
-                   body.get("h"))
+        return cls(id, key, body["n"], body.get("t"), body.get("s"), body.get("p"), body.get("d") or {}, render)
 
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.name} ticket={self.ticket_id}>"
@@ -66,12 +62,11 @@ class Event:
         return self.frame_in(None)
 
     def frame_in(self, language: str | None) -> bytes:
-        """The event as a browser reading ``language`` gets it: built once per language."""
+        """The event as a browser reading ``language`` gets it, with the HTML it changes
+        as ``data.html``: built once per language."""
         frame = self._frames.get(language)
         if frame is None:
-            html = self.html.get(language) if language else None
-            if html is None and self.html:
-                html = next(iter(self.html.values()))
+            html = self.render(self.name, self.data, language) if self.render and language else None
             data = {**self.data, "html": html} if html is not None else self.data
             frame = self._frames[language] = encode(self.id, self.name, data)
         return frame

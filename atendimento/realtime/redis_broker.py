@@ -105,7 +105,7 @@ class RedisBroker(Broker):
             batch = self.redis.xrange(self.stream_key, min=start, max="+", count=CATCH_UP_BATCH)
             for raw_id, fields in batch:
                 entry_id = raw_id.decode()
-                yield Event.from_wire(entry_id, self.parse_key(entry_id), fields[b"e"])
+                yield Event.from_wire(entry_id, self.parse_key(entry_id), fields[b"e"], self.render_html)
             if len(batch) < CATCH_UP_BATCH:
                 return
             start = f"({batch[-1][0].decode()}"
@@ -200,7 +200,7 @@ class RedisBroker(Broker):
         event_id = event_id.decode()
         key = self.parse_key(event_id)
         if key is not None and key > self._last_key:  # else already delivered by the catch-up
-            self._deliver(Event.from_wire(event_id, key, wire))
+            self._deliver(Event.from_wire(event_id, key, wire, self.render_html))
 
     def _deliver(self, event: Event) -> None:
         self._last_id, self._last_key = event.id, event.key

@@ -1,8 +1,11 @@
 """The parts of the Atendimento page that change on their own: a list row, a message.
 
-The page renders them from the database; an event renders them from its JSON data,
-once per event and language (``for_event``), so the stream can push the very HTML the
-page would show and no open page has to ask the server for anything. Both go through
+The page renders them from the database; an event renders them from its JSON data
+(``for_event``), so the stream can push the very HTML the page would show and no open
+page has to ask the server for anything. The stream renders an event when the first
+reader who may see it needs it, once per process and language
+(``realtime.envelope.Event.frame_in``): the cost does not grow with the open pages, and
+a webhook with nobody watching pays nothing. Both go through
 the same templates (``tickets/_row.html``, ``tickets/_message.html``): the event side
 only builds objects with the attributes those templates read.
 
@@ -42,8 +45,9 @@ def render_message(message, *, can_answer: bool, show_author: bool | None = None
                            live=live)
 
 
-def for_event(name: str, data: dict) -> dict | None:
-    """``{language: html}`` of what ``name`` changes on a page, or None for other events."""
+def for_event(name: str, data: dict, languages=None) -> dict | None:
+    """``{language: html}`` of what ``name`` changes on a page (in ``languages``, by
+    default all the app speaks), or None for other events."""
     if name in ROW_EVENTS:
         view = row_view(data)
         render = lambda: render_row(view)  # noqa: E731
@@ -55,10 +59,22 @@ def for_event(name: str, data: dict) -> dict | None:
     html = {}
     # Links are paths, so any request will do where the publisher has none (a worker, a command).
     with nullcontext() if has_request_context() else current_app.test_request_context():
-        for language in current_app.config["LANGUAGES"]:
+        for language in languages or current_app.config["LANGUAGES"]:
             with force_locale(language):
                 html[language] = render()
     return html
+
+
+def prepare(name: str, data: dict) -> None:
+    """Called by the publisher, in its own transaction: make sure the names this event's
+    HTML needs are known, so that rendering it later, in a stream of this process, asks
+    the database nothing (on SQLite a stream's query would wait for the writer's lock)."""
+    names = directory()
+    if name in ROW_EVENTS:
+        names.sector(data.get("sector_id"))
+        names.user(data.get("user_id"))
+    elif name in MESSAGE_EVENTS:
+        names.user(data.get("author_id"))
 
 
 # -- objects with the attributes the templates read, from an event's JSON ----------------

@@ -110,3 +110,26 @@ def test_a_failed_message_pushes_a_resend_form_the_page_completes(app, world, fa
     html = fragments.for_event("message.updated", message_json(failed))["pt_BR"]
     assert "Não entregue: o canal recusou a mensagem." in html
     assert 'class="msg-resend"' in html and 'name="csrf_token" value=""' in html  # no one's session token
+
+
+def test_html_is_rendered_once_per_language_for_whoever_watches_and_never_for_nobody(
+        world, factory, open_stream, monkeypatch):
+    renders = []
+    real = fragments.for_event
+
+    def counting(name, data, languages=None):
+        renders.append((name, tuple(languages or ())))
+        return real(name, data, languages)
+
+    monkeypatch.setattr(fragments, "for_event", counting)
+    factory.inbound(world["conn"], sender="5511900000009", text="ninguém olhando")
+    assert renders == []  # a webhook with no page open pays nothing for HTML
+
+    streams = [open_stream(world["ana"]) for _ in range(3)] + [open_stream(world["john"])]
+    for stream in streams:
+        stream.next_frame()
+    factory.inbound(world["conn"], sender="5511900000010", text="agora sim")
+    for stream in streams:
+        assert "agora sim" in [stream.next_event() for _ in range(2)][1]["data"]["html"]
+    assert sorted(renders) == sorted([("ticket.created", ("pt_BR",)), ("message.created", ("pt_BR",)),
+                                      ("ticket.created", ("en",)), ("message.created", ("en",))])
