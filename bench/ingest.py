@@ -99,6 +99,19 @@ def _count_sql(app, engine) -> None:
 
 # -- preparing the database ------------------------------------------------------------------------
 
+def _create_database(database_url: str) -> None:
+    """A fresh machine has no such database: create it (benchmarks make what they need)."""
+    import sqlalchemy as sa
+
+    url = _normalized(database_url)
+    name = url.rsplit("/", 1)[1]
+    admin = sa.create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
 def prepare(database_url: str) -> None:
     sys.path.insert(0, str(ROOT))
     import sqlalchemy as sa
@@ -107,6 +120,7 @@ def prepare(database_url: str) -> None:
     from atendimento.extensions import db
     from atendimento.models import Connection
 
+    _create_database(database_url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": _normalized(database_url), "TESTING": True, "REDIS_URL": None})
     with app.app_context():
         db.create_all()
