@@ -9,14 +9,14 @@ from sqlalchemy import select
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Connection, Sector, Tag
-from ..realtime.presence import online_user_ids
+from ..api.errors import domain_error
 from ..realtime import stream_cursor
+from ..realtime.presence import online_user_ids
 from ..serializers import message_json
 from ..web import user_timezone
 from . import bp, fragments, outgoing, service, state
 from .queries import (TABS, contact_history, list_tickets, reply_window_closed, tab_counts, ticket_events,
-                      ticket_messages)
-from .queries import transfer_attendants
+                      ticket_messages, transfer_attendants)
 from .visibility import get_visible_message
 
 ACTIONS = {
@@ -115,14 +115,10 @@ def panes(ticket_id):
                            **_conversation_context(ticket))
 
 
-def _can_answer(ticket) -> bool:
-    return state.may_answer(ticket, current_user)
-
-
 def _conversation_context(ticket) -> dict:
     """What the centre and the side panel show for the selected ticket."""
     channel = ticket.connection.channel
-    can_answer = _can_answer(ticket)
+    can_answer = state.may_answer(ticket, current_user)
     return dict(
         messages=ticket_messages(ticket), events=ticket_events(ticket),
         history=contact_history(current_user, ticket),
@@ -154,7 +150,7 @@ def message(ticket_id, message_id):
     found = get_visible_message(current_user, message_id)
     if found.ticket_id != ticket_id:
         abort(404)
-    return fragments.render_message(found, can_answer=_can_answer(found.ticket))
+    return fragments.render_message(found, can_answer=state.may_answer(found.ticket, current_user))
 
 
 @bp.route("/tickets/<int:ticket_id>/<any(accept, close, reopen):action>", methods=["POST"])
@@ -198,7 +194,7 @@ def send(ticket_id):
         message = outgoing.send_text(current_user, ticket_id, request.form.get("text"))
     except DomainError as error:
         if wants_json and error.status != 404:
-            return {"error": {"code": error.code, "message": str(error.message)}}, error.status
+            return domain_error(error)  # the API's one JSON shape, fields included
         return _refused(error, ticket_id)
     if wants_json:
         return {"message": message_json(message),

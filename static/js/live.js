@@ -239,10 +239,8 @@
     const tabs = document.querySelector(".list-pane .tabs");
     const freshTabs = fresh.querySelector(".tabs");
     if (tabs && freshTabs) tabs.replaceWith(freshTabs);
-    ["count-mine"].forEach(function (id) {
-      const now = document.getElementById(id), then = fresh.querySelector("#" + id);
-      if (now && then) now.textContent = then.textContent;
-    });
+    const mine = document.getElementById("count-mine"), freshMine = fresh.querySelector("#count-mine");
+    if (mine && freshMine) mine.textContent = freshMine.textContent;
     rememberRows();
     if (window.Atendimento) window.Atendimento.refreshTimes();
   }
