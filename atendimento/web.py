@@ -1,14 +1,20 @@
 """What every page shares: template filters and globals, error pages."""
+import logging
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from babel.dates import format_timedelta
-from flask import current_app, render_template
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext as _, to_user_timezone
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
-from .api.errors import wants_json
+from .api.errors import http_error as api_http_error, wants_json
+from .errors import DomainError
+from .extensions import db
+
+log = logging.getLogger(__name__)
 
 _HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 
@@ -27,24 +33,7 @@ def register_web(app):
     app.add_template_filter(preview_label, "preview")
     app.jinja_env.globals.update(get_locale=get_locale, has_endpoint=has_endpoint, static_exists=static_exists)
 
-    @app.errorhandler(404)
-    def not_found(error):
-        if wants_json():
-            return {"error": {"code": "not_found", "message": _("Not found.")}}, 404
-        return render_template("errors/404.html"), 404
-
-    @app.errorhandler(413)
-    def too_large(error):
-        message = _("The upload is too large (at most %(mb)s MB).", mb=app.config["MAX_UPLOAD_MB"])
-        if wants_json():
-            return {"error": {"code": "too_large", "message": message}}, 413
-        return render_template("errors/404.html", message=message), 413
-
-    @app.errorhandler(CSRFError)
-    def csrf_refused(error):
-        # A page left open past a restart or a forged form: refuse, and say how to recover.
-        message = _("This form has expired or did not come from this site. Reload the page and try again.")
-        return render_template("errors/404.html", message=message, title=_("Form refused")), 400
+    register_errors(app)
 
     @app.after_request
     def security_headers(response):
@@ -52,6 +41,93 @@ def register_web(app):
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+
+# -- errors: the one place that decides what a page shows when something fails --------------
+
+ERROR_TEXTS = {  # status -> (title, what happened and what to do), in the reader's language
+    404: (lambda: _("Not found"), lambda: _("This page does not exist, or you are not allowed to see it.")),
+    405: (lambda: _("Not allowed"), lambda: _("This address does not accept this kind of request.")),
+    413: (lambda: _("Upload too large"),
+          lambda: _("The upload is too large (at most %(mb)s MB).", mb=current_app.config["MAX_UPLOAD_MB"])),
+    500: (lambda: _("Something went wrong"),
+          lambda: _("The server could not finish this request. Try again in a moment.")),
+}
+
+
+def register_errors(app) -> None:
+    """Pages answer with ``errors/error.html`` for a status and with a flash and a redirect
+    for what a service refuses; the API and the webhooks keep their own JSON handlers."""
+    app.register_error_handler(DomainError, page_refused)
+    app.register_error_handler(CSRFError, csrf_refused)
+    for status in ERROR_TEXTS:
+        app.register_error_handler(status, http_error_page)
+
+
+def error_page(status: int, message=None, title=None):
+    """The one error page; title and message default to the status's own."""
+    default_title, default_message = ERROR_TEXTS.get(status, ERROR_TEXTS[500])
+    return render_template("errors/error.html", status=status, title=title or default_title(),
+                           message=message or default_message()), status
+
+
+def json_handler():
+    """The JSON handler of the blueprint serving this request (API, webhooks), if any.
+
+    Flask prefers an app handler registered for a status code to a blueprint's handler
+    for ``HTTPException``, so the page handlers hand over explicitly. An /api/ URL that
+    matched no route belongs to no blueprint: the API's handler answers it too."""
+    for name in request.blueprints:
+        handler = current_app.error_handler_spec[name][None].get(HTTPException)
+        if handler is not None:
+            return handler
+    return api_http_error if wants_json() else None
+
+
+# What a JSON client reads instead of werkzeug's generic English description.
+JSON_MESSAGES = {404: lambda: _("Not found."), 413: ERROR_TEXTS[413][1]}
+
+
+def http_error_page(error: HTTPException):
+    handler = json_handler()
+    if handler is not None:
+        if error.code in JSON_MESSAGES and error.description == type(error).description:
+            error.description = JSON_MESSAGES[error.code]()
+        return handler(error)
+    if error.code == 500:
+        return server_error_page(error)
+    return error_page(error.code)
+
+
+def server_error_page(error):
+    """A failed request may leave the session's transaction broken: roll it back so the
+    page (which reads the signed-in user) can still render. If even that fails, the plain
+    response stands in."""
+    try:
+        db.session.rollback()
+        return error_page(500)
+    except Exception:  # noqa: BLE001 - the error page must not hide the original failure
+        log.exception("the error page itself failed")
+        return error
+
+
+def page_refused(error: DomainError):
+    """What a service refused on a page: 404 stays 404, anything else is flashed on the
+    index of the area the page belongs to (Atendimento when the area has none)."""
+    if json_handler() is not None:
+        raise error  # a JSON blueprint without its own DomainError handler answers it as a 500
+    if error.status == 404:
+        return error_page(404)
+    flash(str(error.message), "error")
+    index = next((f"{name}.index" for name in request.blueprints if has_endpoint(f"{name}.index")),
+                 "tickets.index")
+    return redirect(url_for(index)), 303
+
+
+def csrf_refused(error: CSRFError):
+    # A page left open past a restart or a forged form: refuse, and say how to recover.
+    return error_page(400, title=_("Form refused"), message=_(
+        "This form has expired or did not come from this site. Reload the page and try again."))
 
 
 def user_timezone() -> str:

@@ -18,15 +18,6 @@ def profile_label(profile: str) -> str:
     return {"admin": _("Admin"), "user": _("Attendant")}.get(profile, profile)
 
 
-@bp.errorhandler(DomainError)
-def refused(error: DomainError):
-    """One place for what the services refuse on a page: 404 stays 404, the rest is a message."""
-    if error.status == 404:
-        return render_template("errors/404.html"), 404
-    flash(str(error.message), "error")
-    return redirect(url_for(".index")), 303
-
-
 @bp.route("/")
 def index():
     return render_template("admin/index.html", section="index", counts=service.counts())

@@ -10,7 +10,7 @@ from ..admin import forms
 from ..admin import service as admin_service
 from ..admin.fields import LANGUAGE_OPTIONS
 from ..admin.timezones import timezone_groups
-from ..errors import Conflict, DomainError, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from . import bp, service
 
 
@@ -18,14 +18,6 @@ from . import bp, service
 @login_required
 def signed_in_only():
     return None
-
-
-@bp.errorhandler(DomainError)
-def refused(error: DomainError):
-    if error.status == 404:
-        return render_template("errors/404.html"), 404
-    flash(str(error.message), "error")
-    return redirect(url_for(".index")), 303
 
 
 def _page(values=None, error=None, password_error=None):

@@ -231,15 +231,6 @@ def media(message_id):
     return response
 
 
-@bp.errorhandler(DomainError)
-def _domain_error(error: DomainError):
-    """A page asked for something the service refused outside an action (e.g. a hidden ticket)."""
-    if error.status == 404:
-        return render_template("errors/404.html"), 404
-    flash(str(error.message), "error")
-    return redirect(url_for("tickets.index")), 303
-
-
 def _refused(error: DomainError, ticket_id):
     if error.status == 404:
         abort(404)
