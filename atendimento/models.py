@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .channels.spec import KINDS
 from .extensions import db
 
 
@@ -50,19 +51,12 @@ class UTCDateTime(db.TypeDecorator):
 
 
 PROFILES = ("admin", "user")
-CONNECTION_KINDS = ("generic", "whatsapp_cloud", "evolution", "telegram")
+CONNECTION_KINDS = KINDS  # each kind is described by its adapter's spec (channels/spec.py)
 FLOWS = ("human", "menu", "chatbot")
 TICKET_STATUSES = ("pending", "open", "closed")
 DIRECTIONS = ("in", "out")
 MESSAGE_KINDS = ("text", "image", "audio", "video", "document", "sticker", "location", "system")
 MESSAGE_STATUSES = ("queued", "sent", "delivered", "read", "failed", "received")
-# The channel a connection kind talks on: a contact has one identity per channel.
-CHANNEL_OF_KIND = {
-    "whatsapp_cloud": "whatsapp",
-    "evolution": "whatsapp",
-    "telegram": "telegram",
-    "generic": "generic",
-}
 
 
 def _in(column: str, values) -> str:
@@ -214,8 +208,16 @@ class Connection(db.Model):
     chatbot: Mapped[Chatbot | None] = relationship()
 
     @property
+    def spec(self):
+        """What the app knows of this connection's kind (channels/spec.py)."""
+        from .channels.registry import SPECS  # the adapters import the models: not at import time
+
+        return SPECS[self.kind]
+
+    @property
     def channel(self) -> str:
-        return CHANNEL_OF_KIND[self.kind]
+        """Where its contacts are reached: a contact has one identity per channel."""
+        return self.spec.channel
 
     def __repr__(self) -> str:
         return f"<Connection {self.id} {self.kind} {self.name}>"

@@ -32,7 +32,7 @@ from sqlalchemy import case, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .channels.base import DeliveryError, Outbound, backoff_delay
-from .channels.registry import adapter_class, adapter_for
+from .channels.registry import SPECS, adapter_for
 from .events import domain_event
 from .extensions import db
 from .media import absolute, link_token
@@ -64,7 +64,7 @@ def claim_due(now, limit: int) -> list[int]:
     ).all()
     claimed, settled = [], []
     for message_id, sending_at, kind in rows:
-        if sending_at is not None and not adapter_class(kind).idempotent:
+        if sending_at is not None and not SPECS[kind].idempotent:
             if _settle_in_doubt(message_id, sending_at, kind, now):
                 settled.append(message_id)
         elif _claim(message_id, now):
@@ -89,7 +89,7 @@ def _claim(message_id: int, now) -> bool:
 def _settle_in_doubt(message_id: int, sending_at, kind: str, now) -> bool:
     """An attempt never finished: wait for the provider's report, or fail it openly.
     True when the message became ``failed``."""
-    window = current_app.config["OUTBOX_RECONCILE_S"] if adapter_class(kind).reconciles_by_webhook else 0
+    window = current_app.config["OUTBOX_RECONCILE_S"] if SPECS[kind].reconciles_by_webhook else 0
     deadline = sending_at + timedelta(seconds=window)
     still_in_doubt = (Message.id == message_id, Message.status == "queued", Message.sending_at.is_not(None),
                       Message.next_attempt_at <= now)
@@ -138,7 +138,7 @@ def _outbound(message: Message, connection: Connection, adapter) -> Outbound:
         if path is None or not path.is_file():
             raise DeliveryError(_("The file of this message is missing."), permanent=True)
         outbound.media_path = str(path)
-        if adapter.kind == "generic":
+        if adapter.spec.media_by_link:
             outbound.media_url = public_media_url(message.id)
     return outbound
 

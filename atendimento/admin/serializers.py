@@ -1,6 +1,6 @@
 """SPEC §6 shapes of the admin resources (more fields may be added, none renamed)."""
 from ..models import BotNode, BotOption, Chatbot, Connection, QuickReply, Sector, Tag, User
-from .connection_kinds import SETTINGS, mask
+from .connection_kinds import mask
 from .connections import webhook_url
 
 
@@ -24,7 +24,7 @@ def connection_json(connection: Connection, *, reveal: bool = False) -> dict:
     hide = (lambda value: value or "") if reveal else mask
     stored = connection.settings or {}
     settings = {s.key: (hide(stored.get(s.key)) if s.secret else stored.get(s.key) or "")
-                for s in SETTINGS.get(connection.kind, ())}
+                for s in connection.spec.settings}
     return {
         "id": connection.id, "name": connection.name, "kind": connection.kind, "flow": connection.flow,
         "greeting": connection.greeting or "", "farewell": connection.farewell or "",

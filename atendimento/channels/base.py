@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from ..tickets.inbound import Inbound
+from .spec import ChannelSpec
 
 
 class WebhookRejected(Exception):
@@ -88,19 +88,10 @@ class Outbound:
 
 
 class ChannelAdapter:
-    kind = ""
+    # The kind's label, settings, secret and capabilities: everything the rest of the app
+    # asks about it (channels/spec.py). The adapter's code is the wire format.
+    spec: ChannelSpec
     default_base_url = ""
-    # A retry of an attempt whose outcome we never saw cannot send twice (the provider
-    # deduplicates on our id). Otherwise such an attempt is reconciled, never blindly resent.
-    idempotent = False
-    # The provider reports our own sends back by webhook (a status with our reference, an
-    # echo), so an attempt in doubt can be settled by waiting for it.
-    reconciles_by_webhook = False
-    # Webhooks may carry whole files inline (base64), so they get a larger body limit.
-    inline_media = False
-    # How long after the contact's last message the provider still takes free-form
-    # messages (WhatsApp's customer-service window); None: no such limit.
-    reply_window: timedelta | None = None
 
     def __init__(self, connection):
         # Plain copies: an adapter must not lazy-load from the database mid-request to a provider

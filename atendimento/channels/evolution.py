@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 from urllib.parse import quote
 
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..media import MediaUnavailable, download
 from ..tickets.inbound import Inbound
@@ -33,6 +33,7 @@ from . import http
 from .base import (ChannelAdapter, DeliveryError, Fetched, Incoming, MediaRef, Outbound, StatusUpdate,
                    WebhookRejected, check_shared_secret)
 from .parsing import as_text, contact_body, location_body, parse_timestamp, unsupported
+from .spec import ChannelSpec, Setting
 
 MEDIA_TYPES = {"imageMessage": "image", "videoMessage": "video", "audioMessage": "audio",
                "documentMessage": "document", "stickerMessage": "sticker", "ptvMessage": "video"}
@@ -46,9 +47,22 @@ _TEL = re.compile(r"^TEL[^:]*:(.+)$", re.MULTILINE)
 
 
 class EvolutionAdapter(ChannelAdapter):
-    kind = "evolution"
-    reconciles_by_webhook = True
-    inline_media = True
+    spec = ChannelSpec(
+        kind="evolution",
+        label=_l("Evolution API (WhatsApp)"),
+        description=_l("A self-hosted WhatsApp gateway. You need its address, the instance name and the API key."),
+        channel="whatsapp",
+        settings=(
+            Setting("base_url", _l("API base URL"), required=True, url=True,
+                    placeholder="https://evolution.example.com"),
+            Setting("instance", _l("Instance name"), required=True),
+            Setting("apikey", _l("API key"), required=True, secret=True),
+        ),
+        secret_label=_l("Signing secret"),
+        secret_help=_l("Not used by Evolution API, which is checked with the API key."),
+        reconciles_by_webhook=True,
+        inline_media=True,
+    )
 
     # -- inbound -------------------------------------------------------------
 

@@ -10,21 +10,35 @@ so retrying an attempt whose answer was lost cannot send twice.
 """
 from __future__ import annotations
 
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..media import download
 from . import http
 from .base import (ChannelAdapter, DeliveryError, Fetched, Incoming, MediaRef, Outbound, StatusUpdate,
                    WebhookRejected, check_hmac_signature, sign)
 from .parsing import as_text, parse_timestamp, unsupported
+from .spec import ChannelSpec, Setting
 from ..tickets.inbound import Inbound
 
 STATUS_MAP = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
 
 
 class GenericAdapter(ChannelAdapter):
-    kind = "generic"
-    idempotent = True
+    spec = ChannelSpec(
+        kind="generic",
+        label=_l("Generic webhook"),
+        description=_l("Any gateway that can POST JSON to a URL and receive our replies, signed with HMAC-SHA256."),
+        channel="generic",
+        settings=(
+            Setting("outbound_url", _l("Outbound URL"), required=True, url=True,
+                    placeholder="https://gateway.example.com/send",
+                    help=_l("Replies are POSTed here, signed with the signing secret.")),
+        ),
+        secret_label=_l("Signing secret"),
+        secret_help=_l("HMAC-SHA256 key of X-Signature-256, both ways."),
+        idempotent=True,
+        media_by_link=True,
+    )
 
     def authenticate(self, headers, raw: bytes) -> None:
         check_hmac_signature(headers.get("X-Signature-256"), self.secret, raw)

@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from urllib.parse import quote
 
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..media import MediaUnavailable, download
 from ..tickets.inbound import Inbound
@@ -28,6 +28,9 @@ from . import http
 from .base import (ChannelAdapter, DeliveryError, Fetched, Incoming, MediaRef, Outbound, StatusUpdate,
                    WebhookRejected, check_shared_secret)
 from .parsing import as_text, contact_body, location_body, parse_timestamp, unsupported
+from .spec import ChannelSpec, Setting
+
+DEFAULT_BASE_URL = "https://api.telegram.org"
 
 # Message fields that describe the message rather than being its content.
 META_FIELDS = {
@@ -46,8 +49,20 @@ DOWNLOAD_LIMIT = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
 
 
 class TelegramAdapter(ChannelAdapter):
-    kind = "telegram"
-    default_base_url = "https://api.telegram.org"
+    spec = ChannelSpec(
+        kind="telegram",
+        label=_l("Telegram"),
+        description=_l("A Telegram bot. You need the token @BotFather gave you."),
+        channel="telegram",
+        settings=(
+            Setting("bot_token", _l("Bot token"), required=True, secret=True, help=_l("As given by @BotFather.")),
+            Setting("base_url", _l("API base URL"), url=True, placeholder=DEFAULT_BASE_URL,
+                    help=_l("Leave blank for the default.")),
+        ),
+        secret_label=_l("Secret token"),
+        secret_help=_l("Sent by Telegram in X-Telegram-Bot-Api-Secret-Token."),
+    )
+    default_base_url = DEFAULT_BASE_URL
 
     def authenticate(self, headers, raw: bytes) -> None:
         check_shared_secret(headers.get("X-Telegram-Bot-Api-Secret-Token"), self.secret)

@@ -18,7 +18,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import CHANNEL_OF_KIND, Connection
+from ..models import Connection
+from .registry import SPECS
 
 
 class StaleConnection(Exception):
@@ -38,7 +39,7 @@ class WebhookConnection:
 
     @property
     def channel(self) -> str:
-        return CHANNEL_OF_KIND[self.kind]
+        return SPECS[self.kind].channel
 
     def matches(self, row) -> bool:
         """Whether the connection's row (enabled, kind, token, secret, settings) is still this."""

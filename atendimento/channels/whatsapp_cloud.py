@@ -18,10 +18,9 @@ goes out as an interactive message (reply buttons, or a list past three options)
 from __future__ import annotations
 
 from datetime import timedelta
-
 from pathlib import Path
 
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..media import MediaUnavailable, download
 from ..tickets.inbound import Inbound
@@ -29,7 +28,9 @@ from . import http
 from .base import (ChannelAdapter, DeliveryError, Fetched, Incoming, MediaRef, Outbound, StatusUpdate,
                    WebhookRejected, check_hmac_signature, check_shared_secret)
 from .parsing import as_text, contact_body, location_body, parse_timestamp, unsupported
+from .spec import ChannelSpec, Setting
 
+DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
 MEDIA_TYPES = {"image": "image", "audio": "audio", "video": "video", "document": "document", "sticker": "sticker"}
 STATUS_MAP = {"sent": "sent", "delivered": "delivered", "read": "read", "played": "read", "failed": "failed"}
 REFERENCE_PREFIX = "atendimento:"
@@ -45,10 +46,31 @@ ELLIPSIS = "…"
 
 
 class WhatsAppCloudAdapter(ChannelAdapter):
-    kind = "whatsapp_cloud"
-    reply_window = timedelta(hours=24)  # after it, Meta accepts only approved templates
-    default_base_url = "https://graph.facebook.com/v21.0"
-    reconciles_by_webhook = True
+    spec = ChannelSpec(
+        kind="whatsapp_cloud",
+        label=_l("WhatsApp Cloud API"),
+        description=_l("Meta's official WhatsApp Business API. You need a Meta app, a phone number ID "
+                       "and an access token."),
+        channel="whatsapp",
+        settings=(
+            Setting("phone_number_id", _l("Phone number ID"), required=True,
+                    help=_l("The number's ID in Meta's WhatsApp Manager (not the phone number).")),
+            Setting("access_token", _l("Access token"), required=True, secret=True),
+            Setting("verify_token", _l("Verify token"), generated=True,
+                    help=_l("Paste it in Meta's webhook settings with the webhook URL. Left blank, one is made.")),
+            Setting("base_url", _l("API base URL"), url=True, placeholder=DEFAULT_BASE_URL,
+                    help=_l("Leave blank for the default.")),
+        ),
+        secret_label=_l("App secret"),
+        secret_help=_l("From Meta's app settings; it checks X-Hub-Signature-256."),
+        secret_from_provider=True,
+        reply_window=timedelta(hours=24),  # after it, Meta accepts only approved templates
+        reply_window_notice=_l("The contact has not written for more than 24 hours, so WhatsApp refuses "
+                               "free-form messages until they write again (only approved templates go "
+                               "through, which Atendimento cannot send yet)."),
+        reconciles_by_webhook=True,
+    )
+    default_base_url = DEFAULT_BASE_URL
 
     # -- inbound -------------------------------------------------------------
 

@@ -123,12 +123,11 @@ def _int(value, field):
 
 
 def reply_window_closed(ticket: Ticket, now=None) -> bool:
-    """Whether the channel would refuse a free-form message now: WhatsApp Cloud takes them
-    only within 24 h of the contact's last message on that number (any of their tickets).
-    The attendant is told before writing rather than after the send fails."""
-    from ..channels.registry import adapter_class  # channels import the ticket services: not at import time
-
-    window = adapter_class(ticket.connection.kind).reply_window
+    """Whether the channel would refuse a free-form message now: a kind with a reply window
+    (WhatsApp Cloud: 24 h) takes them only within it after the contact's last message on
+    that number (any of their tickets). The attendant is told before writing rather than
+    after the send fails."""
+    window = ticket.connection.spec.reply_window
     if window is None:
         return False
     last_in = db.session.scalar(

@@ -40,7 +40,7 @@ def _connection(kind: str, token: str, keep: bool) -> WebhookConnection:
 
 def _body_limit(adapter) -> int:
     config = current_app.config
-    if adapter.inline_media:  # whole files in base64: a third bigger than the file
+    if adapter.spec.inline_media:  # whole files in base64: a third bigger than the file
         return config["MAX_UPLOAD_MB"] * 1024 * 1024 * 4 // 3 + config["WEBHOOK_MAX_BYTES"]
     return config["WEBHOOK_MAX_BYTES"]
 

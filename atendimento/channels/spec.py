@@ -1,0 +1,79 @@
+"""What the rest of the app knows about a channel kind, declared once beside its adapter.
+
+Each adapter class (``channels/<kind>.py``) carries a ``ChannelSpec`` as ``spec``: the
+label and description the admin pages show, the keys the kind keeps in
+``Connection.settings`` (the admin service validates them, the form draws them, the
+OpenAPI document lists them), what ``Connection.secret`` means to it, and the
+capabilities other code asks about. ``registry.SPECS`` collects them; code outside
+``channels/`` asks a spec (``Connection.spec``) and never compares a kind's name.
+
+This module imports nothing of the app, so ``models`` can take ``KINDS`` from it
+without importing the adapters (which import the models).
+
+Adding a kind = one adapter module with its spec, listed in ``registry`` and in
+``KINDS``, plus one migration that alters the ``ck_connections_kind`` CHECK (migrations
+are history: the initial one keeps the first four kinds). tests/channels/test_specs.py
+fails while ``KINDS`` and the registry differ, tests/test_migrations.py while the
+migrated CHECK refuses a kind.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+# The kinds the database accepts (models.Connection's CHECK), in the initial migration's order.
+KINDS = ("generic", "whatsapp_cloud", "evolution", "telegram")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key of ``Connection.settings``. Labels and help are lazy strings."""
+
+    key: str
+    label: object
+    required: bool = False
+    url: bool = False
+    secret: bool = False  # masked once saved; blank on edit keeps the old value
+    generated: bool = False  # made by us when left blank, shown for the provider and rotatable
+    placeholder: str = ""
+    help: object = ""
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    kind: str  # the URL's and the database's name of the kind
+    label: object
+    description: object  # on the page that picks a kind: what it is, what it needs
+    # Where a contact is reached: one identity per channel, so connections of kinds on the
+    # same channel (two WhatsApp gateways) reach the same contact and can take over its ticket.
+    channel: str
+    settings: tuple[Setting, ...]
+    secret_label: object  # what ``Connection.secret`` is to this kind
+    secret_help: object
+    # The signing secret comes from the provider: required on create, never made by us.
+    secret_from_provider: bool = False
+    # How long after the contact's last message the provider still takes free-form messages
+    # (WhatsApp's customer-service window), and what the attendant is told once it closed.
+    reply_window: timedelta | None = None
+    reply_window_notice: object = ""
+    # A retry of an attempt whose outcome we never saw cannot send twice (the provider
+    # deduplicates on our id). Otherwise such an attempt is reconciled, never blindly resent.
+    idempotent: bool = False
+    # The provider reports our own sends back by webhook (a status with our reference, an
+    # echo), so an attempt in doubt can be settled by waiting for it.
+    reconciles_by_webhook: bool = False
+    # Webhooks may carry whole files inline (base64), so they get a larger body limit.
+    inline_media: bool = False
+    # Outgoing files are handed over as a signed public link the gateway downloads.
+    media_by_link: bool = False
+
+    @property
+    def generated_settings(self) -> tuple[Setting, ...]:
+        """What we make for the provider to be told (WhatsApp's verify token): shown on the
+        connection's page, and rotatable like the secret and the webhook URL."""
+        return tuple(s for s in self.settings if s.generated)
+
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        """The settings masked once saved."""
+        return tuple(s.key for s in self.settings if s.secret)
