@@ -1,17 +1,18 @@
 """Admin pages for connections: pick a kind, fill that kind's settings, then copy
-the webhook URL (and for WhatsApp the verify token) into the provider."""
+the webhook URL (and what the kind's spec generates, WhatsApp's verify token) into the
+provider. Each kind's page is drawn from its spec (``channels.registry.SPECS``)."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..channels.registry import SPECS
 from ..errors import Conflict, DomainError, InvalidInput
-from ..models import CONNECTION_KINDS
 from . import bp, forms, service
 from . import chatbots as chatbot_service
 from . import connections as connection_service
-from .connection_kinds import KIND_LABELS, SECRET_FROM_PROVIDER, SECRET_LABELS, SETTINGS, mask
+from .connection_kinds import mask
 
 
 def flow_options():
@@ -21,7 +22,7 @@ def flow_options():
 
 @bp.app_template_filter("kind_label")
 def kind_label(kind: str) -> str:
-    return str(KIND_LABELS.get(kind, kind))
+    return str(SPECS[kind].label) if kind in SPECS else kind
 
 
 @bp.route("/connections")
@@ -34,10 +35,9 @@ def connections():
 def _connection_form(connection, kind, values, error=None, revealed=None, status=None):
     body, code = forms.render_form(
         "admin/connection_form.html", error=error, section="connections", connection=connection, kind=kind,
-        values=values, settings=SETTINGS[kind], secret_label=SECRET_LABELS[kind],
-        secret_from_provider=kind in SECRET_FROM_PROVIDER, flows=flow_options(), sectors=service.list_sectors(),
+        spec=SPECS[kind], values=values, flows=flow_options(), sectors=service.list_sectors(),
         webhook_url=connection_service.webhook_url(connection) if connection else None, revealed=revealed or {},
-        masked=_masked(connection), kinds=KIND_LABELS,
+        masked=_masked(connection),
         chatbots=[(str(c.id), c.name) for c in chatbot_service.list_chatbots()])
     return body, status or code
 
@@ -48,15 +48,15 @@ def _masked(connection) -> dict:
         return {}
     stored = connection.settings or {}
     shown = {"secret": mask(connection.secret)}
-    shown.update({s.key: mask(stored.get(s.key)) for s in SETTINGS[connection.kind] if s.secret})
+    shown.update({key: mask(stored.get(key)) for key in connection.spec.secret_keys})
     return shown
 
 
 @bp.route("/connections/new", methods=["GET", "POST"])
 def new_connection():
     kind = request.values.get("kind")
-    if kind not in CONNECTION_KINDS:
-        return render_template("admin/connection_kinds.html", section="connections", kinds=KIND_LABELS)
+    if kind not in SPECS:
+        return render_template("admin/connection_kinds.html", section="connections", specs=SPECS.values())
     if request.method == "GET":
         return _connection_form(None, kind, forms.connection_values(None, kind))
     try:
@@ -72,7 +72,7 @@ def new_connection():
 
 def _revealed(connection, only=None) -> dict:
     values = {"secret": connection.secret}
-    values.update({s.key: (connection.settings or {}).get(s.key, "") for s in SETTINGS[connection.kind] if s.secret})
+    values.update({key: (connection.settings or {}).get(key, "") for key in connection.spec.secret_keys})
     return {k: v for k, v in values.items() if v and (only is None or k == only)}
 
 
