@@ -101,12 +101,14 @@ def _create_setup(password: str, admin: User | None, created_at: datetime) -> _D
         admin = User(name=data.ADMIN_NAME, email=ADMIN_EMAIL, profile="admin", password_hash=password_hash,
                      created_at=created_at)
         db.session.add(admin)
-    connection = Connection(kind="generic", flow="human", settings={}, created_at=created_at,
+    connection = Connection(kind="generic", flow="human", settings=dict(data.CONNECTION_SETTINGS),
+                            created_at=created_at,
                             sectors=list(sectors.values()), **data.CONNECTION)
     tags = {name: Tag(name=name, color=color) for name, (color, _keys) in data.TAGS.items()}
     chatbot = _create_chatbot(sectors)
     bot_connection = Connection(kind="telegram", name=data.CHATBOT_CONNECTION, flow="chatbot", chatbot=chatbot,
-                                settings={}, created_at=created_at, sectors=list(sectors.values()),
+                                settings=dict(data.CHATBOT_CONNECTION_SETTINGS), created_at=created_at,
+                                sectors=list(sectors.values()),
                                 farewell=data.CONNECTION["farewell"])
     db.session.add_all([connection, bot_connection, *tags.values()])
     db.session.commit()

@@ -46,6 +46,12 @@ CONNECTION = {
 # builds. Nodes by key: (message, options); an option is (title, keyword, action, target,
 # reply) where action is node/sector/human/close and target a node or sector key.
 CHATBOT_NAME = "Assistente Loja Aurora"
+# The demo's connections point at a local port that refuses at once (discard, 9): a
+# demo answer fails visibly (Reenviar) instead of reaching a real provider, and the
+# settings pass the same rules an admin saves them under. Replace them to go live.
+CONNECTION_SETTINGS = {"outbound_url": "http://127.0.0.1:9/gateway"}
+CHATBOT_CONNECTION_SETTINGS = {"bot_token": "0:demo-replace-with-the-token-from-botfather",
+                               "base_url": "http://127.0.0.1:9"}
 CHATBOT_CONNECTION = "Telegram Loja"
 CHATBOT = {
     "inicio": ("Olá! 👋 Sou a assistente virtual da Loja Aurora. Sobre o que você quer falar?", (

@@ -28,7 +28,8 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..models import BOT_ACTIONS, BotNode, BotOption, Chatbot, Connection, Message, Sector, User
 from ..tickets import flow
-from .fields import Fields, as_int
+from ..ids import parse_id as as_int
+from ..schema import Choice, RowId, Schema, Text, invalid
 from .service import value_taken, require_admin
 
 MAX_MESSAGE = 4096  # WhatsApp's longest text message
@@ -59,10 +60,29 @@ def get_chatbot(actor: User, chatbot_id) -> Chatbot:
     return chatbot
 
 
+class ChatbotCreate(Schema):
+    name: Text(80, required=True)
+
+
+class BotNodeInput(Schema):
+    """A node's text; its file comes as the ``file`` part of a multipart form."""
+
+    name: Text(80, required=True)
+    message: Text(MAX_MESSAGE, description="What the contact receives; may be blank when a file goes.") = ""
+
+
+class BotOptionInput(Schema):
+    title: Text(80, required=True)
+    keyword: Text(80, description="A word that also picks this option (numbers are the options' own).") = ""
+    action: Choice(BOT_ACTIONS)
+    reply: Text(MAX_REPLY, description="Sent before going there (before the close, for close).") = ""
+    target_node_id: RowId(BotNode, lambda: _("Choose a node of this chatbot."),
+                          description="When action is node: a node of the same chatbot.") = None
+    target_sector_id: RowId(Sector, lambda: _("Unknown sector."), description="When action is sector.") = None
+
+
 def _read_chatbot(data) -> dict:
-    fields = Fields(data)
-    fields.text("name", max_length=80, required=True)
-    return fields.check()
+    return ChatbotCreate.read(data)
 
 
 def _name_taken(name: str, chatbot_id=None) -> Conflict | None:
@@ -178,12 +198,12 @@ def get_node(actor: User, chatbot_id, node_id) -> BotNode:
 
 
 def _read_node(data, *, has_file: bool) -> dict:
-    fields = Fields(data)
-    fields.text("name", max_length=80, required=True)
-    fields.text("message", max_length=MAX_MESSAGE)
-    if not has_file and fields.values.get("message") == "":
-        fields.errors["message"] = _("Required: the text the contact receives (or attach a file).")
-    return fields.check()
+    values, errors = BotNodeInput.try_read(data)
+    if not has_file and values.get("message") == "":
+        errors["message"] = _("Required: the text the contact receives (or attach a file).")
+    if errors:
+        raise invalid(errors)
+    return values
 
 
 def _save_file(upload) -> dict | None:
@@ -267,39 +287,37 @@ def get_option(actor: User, chatbot_id, option_id) -> BotOption:
 
 
 def _read_option(data, node: BotNode, option: BotOption | None) -> dict:
-    fields = Fields(data)
-    fields.text("title", max_length=80, required=True)
-    fields.text("keyword", max_length=80)
-    fields.choice("action", BOT_ACTIONS)
-    fields.text("reply", max_length=MAX_REPLY)
-    values = fields.values
-    action = values.get("action")
-    if action == "node":  # only the target the action names is read (and required)
-        fields.row("target_node_id", BotNode, unknown_message=_("Choose a node of this chatbot."),
-                   where=BotNode.chatbot_id == node.chatbot_id)
-        if "target_node_id" not in fields.errors and values.get("target_node_id") is None:
-            fields.errors["target_node_id"] = _("Choose the node this option leads to.")
-    if action == "sector":
-        fields.row("target_sector_id", Sector, unknown_message=_("Unknown sector."))
-        if "target_sector_id" not in fields.errors and values.get("target_sector_id") is None:
-            fields.errors["target_sector_id"] = _("Choose the sector this option leads to.")
+    data = data if isinstance(data, dict) else {}
+    action = data.get("action")
+    # Only the target the action names is read (and required).
+    ignored = {"target_node_id", "target_sector_id"} - {f"target_{action}_id"}
+    values, errors = BotOptionInput.try_read({k: v for k, v in data.items() if k not in ignored})
+    target = values.get("target_node_id")
+    if action == "node" and target is not None and target.chatbot_id != node.chatbot_id:
+        errors.setdefault("target_node_id", _("Choose a node of this chatbot."))
+    if action == "node" and "target_node_id" not in errors and target is None:
+        errors["target_node_id"] = _("Choose the node this option leads to.")
+    if action == "sector" and "target_sector_id" not in errors and values.get("target_sector_id") is None:
+        errors["target_sector_id"] = _("Choose the sector this option leads to.")
     if values.get("keyword", "").isdigit():
-        fields.errors.setdefault("keyword", _("Numbers are the options' own; use a word."))
-    _check_unique_answers(fields, node, option)
-    return fields.check()
+        errors.setdefault("keyword", _("Numbers are the options' own; use a word."))
+    _check_unique_answers(values, errors, node, option)
+    if errors:
+        raise invalid(errors)
+    return values
 
 
-def _check_unique_answers(fields: Fields, node: BotNode, option: BotOption | None) -> None:
+def _check_unique_answers(values: dict, errors: dict, node: BotNode, option: BotOption | None) -> None:
     """Two options answering to the same word: the engine would always pick the first.
     Asked of the engine's own matching (``flow.match``, case and accents ignored); the
     choices get numbers no answer can type, so only titles and keywords compare."""
     others = [flow.Choice(f"#{n}", other.title, other.keyword, other)
               for n, other in enumerate(node.options) if option is None or other.id != option.id]
     for key in ("title", "keyword"):
-        word = fields.values.get(key, "")
+        word = values.get(key, "")
         hit = flow.match(others, word) if word else None
         if hit is not None:
-            fields.errors.setdefault(key, _("The option %(title)s already answers to this.", title=hit.title))
+            errors.setdefault(key, _("The option %(title)s already answers to this.", title=hit.title))
 
 
 def _apply_option(option: BotOption, values: dict) -> None:

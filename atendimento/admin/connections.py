@@ -7,16 +7,23 @@ import secrets
 
 from flask import has_request_context, request
 from flask_babel import gettext as _, ngettext
+from pydantic import Field, create_model
+from pydantic_core import PydanticCustomError
 from sqlalchemy import func, select
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
+from ..ids import parse_id as as_int
 from ..models import CONNECTION_KINDS, FLOWS, Chatbot, Connection, Message, Sector, Ticket, User
-from .connection_kinds import SECRET_FROM_PROVIDER, SETTINGS, is_mask_of
-from .fields import Fields, as_int
+from ..schema import Boolean, Choice, Integer, RowId, Rows, Schema, Text, clean_url, invalid, refuse
+from .connection_kinds import ALL_SETTING_KEYS, SECRET_FROM_PROVIDER, SETTINGS, is_mask_of
 from .service import require_admin
 
 ROTATABLE = ("secret", "token", "verify_token")
+
+
+class Rotate(Schema):
+    field: Choice(ROTATABLE, description="verify_token: whatsapp_cloud only.")
 
 
 def list_connections() -> list[Connection]:
@@ -37,96 +44,119 @@ def webhook_url(connection: Connection) -> str:
     return request.url_root.rstrip("/") + path if has_request_context() else path
 
 
+# The document's view of ``settings``: every kind's keys, each saying which kinds read it.
+ConnectionSettings = create_model("ConnectionSettings", __base__=Schema, **{
+    key: (Text(500), Field("", description="Read by: " + ", ".join(
+        kind for kind, settings in SETTINGS.items() if any(s.key == key for s in settings))))
+    for key in ALL_SETTING_KEYS})
+
+
+class ConnectionCreate(Schema):
+    name: Text(80, required=True)
+    kind: Choice(CONNECTION_KINDS, description="Fixed once created.")
+    flow: Choice(FLOWS) = "human"
+    greeting: Text(2000) = ""
+    farewell: Text(2000) = ""
+    sector_ids: Rows(Sector, lambda: _("Unknown sector."), description="Sectors offered by the menu.") = []
+    rerun_bot_on_new_ticket: Boolean = True
+    enabled: Boolean = True
+    secret: Text(128, description="Signing secret (WhatsApp: the Meta app secret). Generated when omitted.") = ""
+    settings: ConnectionSettings | None = Field(None, description=(
+        "The kind's own keys. Secrets come back masked, except on create and rotate."))
+    chatbot_id: RowId(Chatbot, lambda: _("Unknown chatbot."),
+                      description="The chatbot that answers new conversations; required when flow is chatbot.") = None
+    bot_max_invalid: Integer(1, 10, description="Menu and chatbot: invalid answers before the attendants "
+                                                "take over.") = 3
+    bot_timeout_minutes: Integer(0, 1440, description="Menu and chatbot: minutes without an answer before the "
+                                                      "attendants take over; 0 = never.") = 30
+
+
 def _read(data, *, partial: bool, current: Connection | None) -> dict:
-    fields = Fields(data, partial=partial)
-    fields.text("name", max_length=80, required=True)
-    fields.choice("kind", CONNECTION_KINDS)
-    fields.choice("flow", FLOWS, default="human")
-    fields.text("greeting", max_length=2000)
-    fields.text("farewell", max_length=2000)
-    fields.ids("sector_ids", Sector, unknown_message=_("Unknown sector."))
-    fields.boolean("rerun_bot_on_new_ticket", default=True)
-    fields.boolean("enabled", default=True)
-    fields.text("secret", max_length=128)
-    _read_bot(fields, current)
-    values = fields.values
+    data = data if isinstance(data, dict) else {}
+    raw_settings = data.get("settings")
+    values, errors = ConnectionCreate.try_read({k: v for k, v in data.items() if k != "settings"}, partial=partial)
+    values.pop("settings", None)  # read below, against the kind's own declarations
     kind = current.kind if current is not None else values.get("kind")
     if current is not None and values.get("kind", kind) != kind:
-        fields.errors.setdefault("kind", _("The kind of a connection cannot change; create a new connection."))
+        errors.setdefault("kind", _("The kind of a connection cannot change; create a new connection."))
     if current is not None and is_mask_of(values.get("secret"), current.secret):
         values.pop("secret")
     if current is not None and values.get("secret") == "":
         values.pop("secret")  # blank on edit keeps the saved secret
-    if kind == "whatsapp_cloud" and current is None and not values.get("secret"):
-        fields.errors.setdefault("secret", _("Required: the app secret from Meta's app settings."))
+    if kind in SECRET_FROM_PROVIDER and current is None and not values.get("secret") and "secret" not in errors:
+        errors.setdefault("secret", _("Required: the app secret from Meta's app settings."))
+    _check_bot(values, errors, current)
     if kind in SETTINGS:
-        _read_settings(fields, kind, data.get("settings") if isinstance(data, dict) else None,
-                       current.settings if current is not None else None)
-    return fields.check()
+        _read_settings(values, errors, kind, raw_settings, current.settings if current is not None else None,
+                       partial=partial)
+    if errors:
+        raise invalid(errors)
+    return values
 
 
-def _read_bot(fields: Fields, current: Connection | None) -> None:
-    """The menu's and chatbot's knobs; the chatbot flow needs a chatbot to run."""
-    fields.row("chatbot_id", Chatbot, unknown_message=_("Unknown chatbot."))
-    fields.integer("bot_max_invalid", minimum=1, maximum=10, default=3)
-    fields.integer("bot_timeout_minutes", minimum=0, maximum=1440, default=30)
-    values = fields.values
+def _check_bot(values: dict, errors: dict, current: Connection | None) -> None:
+    """The chatbot flow needs a chatbot to run."""
     flow = values.get("flow", current.flow if current is not None else None)
     chatbot = values["chatbot_id"] if "chatbot_id" in values else (current.chatbot if current is not None else None)
-    if flow == "chatbot" and chatbot is None and "chatbot_id" not in fields.errors:
-        fields.errors["chatbot_id"] = _("Choose the chatbot that answers new conversations.")
+    if flow == "chatbot" and chatbot is None and "chatbot_id" not in errors:
+        errors["chatbot_id"] = _("Choose the chatbot that answers new conversations.")
 
 
-def _read_settings(fields: Fields, kind: str, raw, saved: dict | None) -> None:
+def _read_settings(values: dict, errors: dict, kind: str, raw, saved: dict | None, *, partial: bool) -> None:
     """The kind's own keys; on edit a blank or masked secret keeps what was saved."""
-    if raw is None and (saved is not None or fields.partial):
+    if raw is None and (saved is not None or partial):
         return
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        fields.errors.setdefault("settings", _("Must be an object."))
+        errors.setdefault("settings", _("Must be an object."))
         return
     known = {s.key: s for s in SETTINGS[kind]}
     for key in raw:
         if key not in known:
-            fields.errors.setdefault(f"settings.{key}", _("Not a setting of this kind of connection."))
+            errors.setdefault(f"settings.{key}", _("Not a setting of this kind of connection."))
     saved = dict(saved or {})
     result = {k: v for k, v in saved.items() if k in known}
     for key, setting in known.items():
-        if fields.partial and key not in raw:
+        if partial and key not in raw:
             continue
-        value = raw.get(key)
-        value = "" if value is None else value
         error_key = f"settings.{key}"
-        if not isinstance(value, str):
-            fields.errors.setdefault(error_key, _("Must be text."))
+        try:
+            value = _setting_value(setting, raw.get(key), saved.get(key))
+        except PydanticCustomError as refusal:
+            errors.setdefault(error_key, str(refusal))
             continue
-        value = value.strip()
-        keep = saved.get(key) and (value == "" or is_mask_of(value, saved.get(key)))
-        if (setting.secret or setting.generated) and keep:
+        if value is _KEEP:
             continue
-        if not value and setting.generated:
-            value = secrets.token_urlsafe(24)
-        if not value:
-            if setting.required:
-                fields.errors.setdefault(error_key, _("Required."))
+        if value:
+            result[key] = value
+        else:
             result.pop(key, None)
-            continue
-        if len(value) > 500:
-            fields.errors.setdefault(error_key, _("At most %(n)s characters.", n=500))
-            continue
-        if "\x00" in value:
-            fields.errors.setdefault(error_key, _("Contains characters that are not allowed."))
-            continue
-        if setting.url:
-            sub = Fields({key: value})
-            sub.url(key, required=setting.required)
-            if key in sub.errors:
-                fields.errors.setdefault(error_key, sub.errors[key])
-                continue
-            value = sub.values[key]
-        result[key] = value
-    fields.values["settings"] = result
+    values["settings"] = result
+
+
+_KEEP = object()
+
+
+def _setting_value(setting, raw, saved):
+    """One setting's clean value, ``_KEEP`` for "leave the saved one", "" for none."""
+    value = "" if raw is None else raw
+    if not isinstance(value, str):
+        raise refuse(_("Must be text."))
+    value = value.strip()
+    if (setting.secret or setting.generated) and saved and (value == "" or is_mask_of(value, saved)):
+        return _KEEP
+    if not value and setting.generated:
+        return secrets.token_urlsafe(24)
+    if not value:
+        if setting.required:
+            raise refuse(_("Required."))
+        return ""
+    if len(value) > 500:
+        raise refuse(_("At most %(n)s characters.", n=500))
+    if "\x00" in value:
+        raise refuse(_("Contains characters that are not allowed."))
+    return clean_url(value, required=setting.required) if setting.url else value
 
 
 def _apply(connection: Connection, values: dict) -> None:

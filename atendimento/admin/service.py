@@ -2,22 +2,25 @@
 and by the JSON API alike. Connections live in ``connections.py`` beside this.
 
 Every function takes the acting user and a plain dict (a JSON body, or a form the
-page turned into one), validates it with ``Fields`` and raises domain errors:
+page turned into one), validates it against the resource's declaration (``schema.py``
+types) and raises domain errors:
 ``InvalidInput`` (422, per-field messages), ``Conflict`` (409, duplicates and
 refusals) and ``NotFound`` (404, also what a non-admin gets).
 """
 from __future__ import annotations
 
-from flask_babel import gettext as _, ngettext
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
+from pydantic import Field, model_validator
 from sqlalchemy import func, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
+from ..ids import parse_id as as_int
 from ..models import PROFILES, QuickReply, Sector, Tag, Ticket, User
+from ..schema import (LANGUAGES, Boolean, Choice, Color, Email, Integer, Password, Rows, Schema, Text, TimeZone,
+                      invalid)
 from ..tickets.service import move_sector_tickets
-from .fields import LANGUAGES, Fields, as_int
-
 
 
 def require_admin(actor: User | None) -> User:
@@ -72,14 +75,16 @@ def get_sector(actor: User, sector_id) -> Sector:
     return _get(Sector, sector_id, _("Sector not found."))
 
 
+class SectorCreate(Schema):
+    name: Text(80, required=True)
+    color: Color = "#2f80ed"
+    greeting: Text(2000) = ""
+    position: Integer(0, 999, description="Its number in the menu.") = None
+    user_ids: Rows(User, lambda: _("Unknown user."), description="Members.") = []
+
+
 def _read_sector(data, partial: bool) -> dict:
-    fields = Fields(data, partial=partial)
-    fields.text("name", max_length=80, required=True)
-    fields.color("color", default="#2f80ed")
-    fields.text("greeting", max_length=2000)
-    fields.integer("position", minimum=0, maximum=999)
-    fields.ids("user_ids", User, unknown_message=_("Unknown user."))
-    return fields.check()
+    return SectorCreate.read(data, partial=partial)
 
 
 def _sector_name_taken(name: str, sector_id=None) -> Conflict | None:
@@ -157,17 +162,21 @@ def get_user(actor: User, user_id) -> User:
     return _get(User, user_id, _("User not found."))
 
 
+class UserCreate(Schema):
+    name: Text(120, required=True)
+    email: Email
+    password: Password = Field(description="On PATCH: the admin's password reset.")
+    profile: Choice(PROFILES) = "user"
+    sector_ids: Rows(Sector, lambda: _("Unknown sector.")) = []
+    active: Boolean = True
+    language: Choice(LANGUAGES, required=False) = None
+    timezone: TimeZone = None
+
+
 def _read_user(data, partial: bool) -> dict:
-    fields = Fields(data, partial=partial)
-    fields.text("name", max_length=120, required=True)
-    fields.email("email")
-    fields.choice("profile", PROFILES, default="user")
-    fields.ids("sector_ids", Sector, unknown_message=_("Unknown sector."))
-    fields.boolean("active", default=True)
-    fields.password("password", required=not partial)
-    fields.choice("language", LANGUAGES, required=False)
-    fields.timezone("timezone")
-    return fields.check()
+    if partial and isinstance(data, dict) and data.get("password") in (None, ""):
+        data = {k: v for k, v in data.items() if k != "password"}  # a blank reset field keeps the password
+    return UserCreate.read(data, partial=partial)
 
 
 def _email_taken(email: str, user_id=None) -> Conflict | None:
@@ -192,7 +201,16 @@ def _apply_user(user: User, values: dict) -> None:
 
 def create_user(actor: User, data) -> User:
     require_admin(actor)
-    values = _read_user(data, partial=False)
+    return _create_user(_read_user(data, partial=False))
+
+
+def create_admin_account(data) -> User:
+    """``flask create-admin``: whoever runs commands on the server may make an admin."""
+    data = data if isinstance(data, dict) else {}
+    return _create_user(_read_user({**data, "profile": "admin"}, partial=False))
+
+
+def _create_user(values: dict) -> User:
     if conflict := _email_taken(values["email"]):
         raise conflict
     user = User()
@@ -264,11 +282,13 @@ def _tag_name_taken(name: str, tag_id=None) -> Conflict | None:
     return value_taken(Tag.name, name, tag_id, _("A tag named %(name)s already exists.", name=name))
 
 
+class TagCreate(Schema):
+    name: Text(60, required=True)
+    color: Color = "#7f8c8d"
+
+
 def _read_tag(data, partial: bool) -> dict:
-    fields = Fields(data, partial=partial)
-    fields.text("name", max_length=60, required=True)
-    fields.color("color", default="#7f8c8d")
-    return fields.check()
+    return TagCreate.read(data, partial=partial)
 
 
 def create_tag(actor: User, data) -> Tag:
@@ -300,6 +320,13 @@ def delete_tag(actor: User, tag_id) -> None:
 
 
 # -- quick replies -----------------------------------------------------------
+
+class QuickReplyCreate(Schema):
+    shortcut: Text(40, required=True, examples=["/ola"])
+    text: Text(4096, required=True)
+    global_: Boolean = Field(False, alias="global",
+                             description="Global (every attendant) or personal (the caller's).")
+
 # Global ones are the admins'; a personal one belongs to its author alone, so
 # these functions take any active user and scope what they may touch.
 
@@ -318,19 +345,17 @@ def get_quick_reply(actor: User, reply_id) -> QuickReply:
 
 
 def _read_quick_reply(actor: User, data, partial: bool) -> dict:
-    fields = Fields(data, partial=partial)
-    fields.text("shortcut", max_length=40, required=True)
-    fields.text("text", max_length=4096, required=True)
-    fields.boolean("global", default=False)
-    values = fields.values
+    values, errors = QuickReplyCreate.try_read(data, partial=partial)
     if "shortcut" in values:
         shortcut = "/" + values["shortcut"].lstrip("/").lower()
         if len(shortcut) < 2 or not all(c.isalnum() or c in "-_" for c in shortcut[1:]):
-            fields.errors.setdefault("shortcut", _("Use / followed by letters, digits, - or _, like /ola."))
+            errors.setdefault("shortcut", _("Use / followed by letters, digits, - or _, like /ola."))
         values["shortcut"] = shortcut
     if values.get("global") and not actor.is_admin:
-        fields.errors.setdefault("global", _("Only admins create global quick replies."))
-    return fields.check()
+        errors.setdefault("global", _("Only admins create global quick replies."))
+    if errors:
+        raise invalid(errors)
+    return values
 
 
 def _shortcut_taken(shortcut: str, owner_id, reply_id=None) -> Conflict | None:

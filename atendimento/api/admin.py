@@ -1,13 +1,18 @@
 """Admin JSON API (SPEC §6): sectors, users, connections, tags and quick replies, so a
-deployment can be set up by script (and the chatbots, to read). Same rules as the pages: ``admin.service``.
-Anyone but an admin gets 404, as if these routes did not exist."""
+deployment can be set up by script (and the chatbots, to read). Same rules as the pages.
+Anyone but an admin gets 404 on the admin resources, as if these routes did not exist;
+quick replies answer any user with what they may manage (SPEC §6.1)."""
 from functools import wraps
 
-from flask import request
+from pydantic import BaseModel, Field
 
 from ..admin import chatbots, connections, service
+from ..admin.connections import ConnectionCreate, Rotate
 from ..admin.serializers import chatbot_json, connection_json, quick_reply_json, sector_json, tag_json, user_json
-from . import bp
+from ..admin.service import QuickReplyCreate, SectorCreate, TagCreate, UserCreate
+from . import bp, shapes
+from .crud import Resource, register
+from .openapi import documented
 from .routes import json_body, token_required
 
 
@@ -21,115 +26,42 @@ def admin_required(view):
     return wrapper
 
 
-def _items(rows, to_json):
-    return {"items": [to_json(row) for row in rows], "next": None}
+class SectorDelete(BaseModel):
+    move_to: int | None = Field(None, ge=1, le=2**31 - 1, description="Move the sector's tickets here first.")
 
 
-# -- sectors -----------------------------------------------------------------
-
-@bp.get("/sectors")
-@admin_required
-def sectors(user):
-    return _items(service.list_sectors(), sector_json)
-
-
-@bp.post("/sectors")
-@admin_required
-def create_sector(user):
-    return sector_json(service.create_sector(user, json_body())), 201
-
-
-@bp.get("/sectors/<sector_id>")
-@admin_required
-def sector(user, sector_id):
-    return sector_json(service.get_sector(user, sector_id))
-
-
-@bp.patch("/sectors/<sector_id>")
-@admin_required
-def update_sector(user, sector_id):
-    return sector_json(service.update_sector(user, sector_id, json_body()))
-
-
-@bp.delete("/sectors/<sector_id>")
-@admin_required
-def delete_sector(user, sector_id):
-    service.delete_sector(user, sector_id, move_to=request.args.get("move_to"))
-    return "", 204
-
-
-# -- users -------------------------------------------------------------------
-
-@bp.get("/users")
-@admin_required
-def users(user):
-    return _items(service.list_users(), user_json)
-
-
-@bp.post("/users")
-@admin_required
-def create_user(user):
-    return user_json(service.create_user(user, json_body())), 201
-
-
-@bp.get("/users/<user_id>")
-@admin_required
-def user_detail(user, user_id):
-    return user_json(service.get_user(user, user_id))
-
-
-@bp.patch("/users/<user_id>")
-@admin_required
-def update_user(user, user_id):
-    return user_json(service.update_user(user, user_id, json_body()))
-
-
-@bp.delete("/users/<user_id>")
-@admin_required
-def delete_user(user, user_id):
-    service.delete_user(user, user_id)
-    return "", 204
-
-
-# -- connections -------------------------------------------------------------
-
-@bp.get("/connections")
-@admin_required
-def connection_list(user):
-    return _items(connections.list_connections(), connection_json)
-
-
-@bp.post("/connections")
-@admin_required
-def create_connection(user):
+register(Resource(
+    "sector", "sectors", "Sectors", SectorCreate, shapes.Sector, guard=admin_required,
+    list=lambda actor: service.list_sectors(), get=service.get_sector, create=service.create_sector,
+    update=service.update_sector, delete=service.delete_sector, to_json=sector_json, delete_query=SectorDelete))
+register(Resource(
+    "user", "users", "Users", UserCreate, shapes.User, guard=admin_required,
+    list=lambda actor: service.list_users(), get=service.get_user, create=service.create_user,
+    update=service.update_user, delete=service.delete_user, to_json=user_json))
+register(Resource(
     # The only time the generated secrets are shown in full, so a script can pass them on.
-    return connection_json(connections.create_connection(user, json_body()), reveal=True), 201
-
-
-@bp.get("/connections/<connection_id>")
-@admin_required
-def connection(user, connection_id):
-    return connection_json(connections.get_connection(user, connection_id))
-
-
-@bp.patch("/connections/<connection_id>")
-@admin_required
-def update_connection(user, connection_id):
-    return connection_json(connections.update_connection(user, connection_id, json_body()))
+    "connection", "connections", "Connections", ConnectionCreate, shapes.Connection, guard=admin_required,
+    list=lambda actor: connections.list_connections(), get=connections.get_connection,
+    create=connections.create_connection, update=connections.update_connection,
+    delete=connections.delete_connection, to_json=connection_json,
+    created_json=lambda row: connection_json(row, reveal=True)))
+register(Resource(
+    "tag", "tags", "Tags", TagCreate, shapes.Tag, guard=admin_required,
+    list=lambda actor: service.list_tags(), get=service.get_tag, create=service.create_tag,
+    update=service.update_tag, delete=service.delete_tag, to_json=tag_json))
+register(Resource(
+    "quick reply", "quick-replies", "Quick replies", QuickReplyCreate, shapes.QuickReply, guard=admin_required,
+    list=service.list_quick_replies, get=service.get_quick_reply, create=service.create_quick_reply,
+    update=service.update_quick_reply, delete=service.delete_quick_reply, to_json=quick_reply_json))
 
 
 @bp.post("/connections/<connection_id>/rotate")
 @admin_required
+@documented("Make a new signing secret, URL token or verify token", "Connections", answer=shapes.Connection,
+            body=Rotate)
 def rotate_connection(user, connection_id):
     field = json_body().get("field")
     return connection_json(connections.rotate(user, connection_id, field), reveal=True)
-
-
-@bp.delete("/connections/<connection_id>")
-@admin_required
-def delete_connection(user, connection_id):
-    connections.delete_connection(user, connection_id)
-    return "", 204
 
 
 # -- chatbots (read-only: the trees are built on the admin page) ---------------
@@ -140,77 +72,14 @@ def _chatbot_json(chatbot):
 
 @bp.get("/chatbots")
 @admin_required
+@documented("List chatbots, each with its whole tree (built on the admin page)", "Chatbots",
+            answer=shapes.page_of(shapes.Chatbot))
 def chatbot_list(user):
-    return _items(chatbots.list_chatbots(), _chatbot_json)
+    return {"items": [_chatbot_json(row) for row in chatbots.list_chatbots()], "next": None}
 
 
 @bp.get("/chatbots/<chatbot_id>")
 @admin_required
+@documented("One chatbot and its tree", "Chatbots", answer=shapes.Chatbot)
 def chatbot(user, chatbot_id):
     return _chatbot_json(chatbots.get_chatbot(user, chatbot_id))
-
-
-# -- tags --------------------------------------------------------------------
-
-@bp.get("/tags")
-@admin_required
-def tags(user):
-    return _items(service.list_tags(), tag_json)
-
-
-@bp.post("/tags")
-@admin_required
-def create_tag(user):
-    return tag_json(service.create_tag(user, json_body())), 201
-
-
-@bp.get("/tags/<tag_id>")
-@admin_required
-def tag(user, tag_id):
-    return tag_json(service.get_tag(user, tag_id))
-
-
-@bp.patch("/tags/<tag_id>")
-@admin_required
-def update_tag(user, tag_id):
-    return tag_json(service.update_tag(user, tag_id, json_body()))
-
-
-@bp.delete("/tags/<tag_id>")
-@admin_required
-def delete_tag(user, tag_id):
-    service.delete_tag(user, tag_id)
-    return "", 204
-
-
-# -- quick replies -----------------------------------------------------------
-
-@bp.get("/quick-replies")
-@admin_required
-def quick_replies(user):
-    return _items(service.list_quick_replies(user), quick_reply_json)
-
-
-@bp.post("/quick-replies")
-@admin_required
-def create_quick_reply(user):
-    return quick_reply_json(service.create_quick_reply(user, json_body())), 201
-
-
-@bp.get("/quick-replies/<reply_id>")
-@admin_required
-def quick_reply(user, reply_id):
-    return quick_reply_json(service.get_quick_reply(user, reply_id))
-
-
-@bp.patch("/quick-replies/<reply_id>")
-@admin_required
-def update_quick_reply(user, reply_id):
-    return quick_reply_json(service.update_quick_reply(user, reply_id, json_body()))
-
-
-@bp.delete("/quick-replies/<reply_id>")
-@admin_required
-def delete_quick_reply(user, reply_id):
-    service.delete_quick_reply(user, reply_id)
-    return "", 204

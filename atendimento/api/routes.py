@@ -8,9 +8,12 @@ from ..auth import service as auth
 from ..errors import InvalidInput, Unauthorized
 from ..serializers import contact_json, message_json, ticket_json
 from ..tickets import outgoing, service
+from ..tickets.actions import ACTION_SEGMENT, TICKET_ACTIONS
+from ..tickets.inputs import ContactTags, MessageQuery, SendFile, SendText, TicketQuery, Transfer
 from ..tickets.queries import list_tickets, ticket_messages
 from ..tickets.visibility import get_visible_contact, get_visible_ticket
-from . import bp
+from . import bp, shapes
+from .openapi import documented
 
 
 def token_required(view):
@@ -37,6 +40,8 @@ def json_body() -> dict:
 # -- tokens ------------------------------------------------------------------
 
 @bp.post("/tokens")
+@documented("Exchange e-mail and password for a bearer token", "Tokens", ok=201, answer=shapes.Token,
+            body=auth.TokenRequest, public=True, errors=(400, 401, 422, 429))
 def create_token():
     body = json_body()
     user = auth.authenticate(str(body.get("email", "")), str(body.get("password", "")), request.remote_addr)
@@ -46,6 +51,7 @@ def create_token():
 
 @bp.get("/tokens")
 @token_required
+@documented("The caller's tokens", "Tokens", answer=shapes.page_of(shapes.TokenInfo))
 def my_tokens(user):
     items = [{"id": t.id, "name": t.name, "created_at": t.created_at.isoformat(),
               "revoked": t.revoked_at is not None} for t in user.tokens]
@@ -54,6 +60,7 @@ def my_tokens(user):
 
 @bp.delete("/tokens/<token_id>")
 @token_required
+@documented("Revoke one of the caller's tokens", "Tokens", ok=204)
 def revoke_token(user, token_id):
     auth.revoke_token(user, token_id)
     return "", 204
@@ -63,6 +70,8 @@ def revoke_token(user, token_id):
 
 @bp.get("/tickets")
 @token_required
+@documented("Visible tickets, newest activity first", "Tickets", answer=shapes.page_of(shapes.Ticket),
+            query=TicketQuery)
 def tickets(user):
     args = request.args
     items, next_cursor = list_tickets(
@@ -74,19 +83,22 @@ def tickets(user):
 
 @bp.get("/tickets/<ticket_id>")
 @token_required
+@documented("One ticket", "Tickets", answer=shapes.Ticket)
 def ticket(user, ticket_id):
     return ticket_json(get_visible_ticket(user, ticket_id))
 
 
-@bp.post("/tickets/<ticket_id>/<any(accept, close, reopen):action>")
+@bp.post("/tickets/<ticket_id>/" + ACTION_SEGMENT)
 @token_required
+@documented("A move of the ticket", "Tickets", answer=shapes.Ticket,
+            variants={name: action.summary for name, action in TICKET_ACTIONS.items()})
 def ticket_action(user, ticket_id, action):
-    move = {"accept": service.accept_ticket, "close": service.close_ticket, "reopen": service.reopen_ticket}[action]
-    return ticket_json(move(user, ticket_id))
+    return ticket_json(TICKET_ACTIONS[action].run(user, ticket_id))
 
 
 @bp.post("/tickets/<ticket_id>/transfer")
 @token_required
+@documented("Transfer to a sector, an attendant or a connection", "Tickets", answer=shapes.Ticket, body=Transfer)
 def transfer(user, ticket_id):
     body = json_body()
     return ticket_json(service.transfer_ticket(
@@ -97,6 +109,8 @@ def transfer(user, ticket_id):
 
 @bp.get("/tickets/<ticket_id>/messages")
 @token_required
+@documented("The conversation, oldest first (a peek: nothing changes); `next` pages back in time", "Messages",
+            answer=shapes.page_of(shapes.Message), query=MessageQuery)
 def messages(user, ticket_id):
     ticket = service.open_conversation(user, ticket_id, peek=True)
     limit = max(1, min(_limit(request.args.get("limit")) or 100, 500))  # a negative LIMIT is an SQL error
@@ -108,6 +122,8 @@ def messages(user, ticket_id):
 
 @bp.post("/tickets/<ticket_id>/messages")
 @token_required
+@documented("Answer (the ticket must be open and the caller its assignee or an admin)", "Messages", ok=201,
+            answer=shapes.Message, body=SendText, multipart=SendFile)
 def send_message(user, ticket_id):
     if request.files.get("file"):  # multipart: a file, with ``text`` as its caption
         return message_json(outgoing.send_media(user, ticket_id, request.files["file"], request.form.get("text"))), 201
@@ -119,12 +135,14 @@ def send_message(user, ticket_id):
 
 @bp.get("/contacts/<contact_id>")
 @token_required
+@documented("One contact", "Contacts", answer=shapes.Contact)
 def contact(user, contact_id):
     return contact_json(get_visible_contact(user, contact_id))
 
 
 @bp.post("/contacts/<contact_id>/tags")
 @token_required
+@documented("Replace a contact's tags", "Contacts", answer=shapes.Contact, body=ContactTags)
 def contact_tags(user, contact_id):
     body = json_body()
     service.set_contact_tags(user, contact_id, body.get("tag_ids"))

@@ -11,6 +11,15 @@ from ..errors import NotFound, TooManyAttempts, Unauthorized
 from ..extensions import db
 from ..ids import parse_id
 from ..models import ApiToken, LoginFailure, User, utcnow
+from ..schema import Schema, Text
+
+
+class TokenRequest(Schema):
+    """What ``POST /tokens`` reads; a wrong e-mail or password is 401, never a field message."""
+
+    email: str
+    password: str
+    name: Text(80, description="To tell one's tokens apart.") = ""
 
 
 def authenticate(email: str, password: str, remote_addr: str | None = None) -> User:

@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from pydantic_core import PydanticCustomError
 
-from ..admin.fields import LANGUAGES, Fields
 from ..errors import InvalidInput
 from ..extensions import db
 from ..models import User
+from ..schema import LANGUAGES, Choice, Schema, TimeZone, check_password, invalid
+
+
+class Preferences(Schema):
+    language: Choice(LANGUAGES) = "pt_BR"
+    timezone: TimeZone = None
 
 
 def update_preferences(user: User, data) -> User:
     """Language and time zone; blank time zone means the installation's default."""
-    fields = Fields(data)
-    fields.choice("language", LANGUAGES, default="pt_BR")
-    fields.timezone("timezone")
-    values = fields.check()
+    values = Preferences.read(data)
     user.language = values["language"]
     user.timezone = values["timezone"]
     db.session.commit()
@@ -26,10 +29,11 @@ def change_password(user: User, current: str, new: str, confirmation: str) -> No
     if not isinstance(current, str) or not user.check_password(current):
         message = _("This is not your current password.")
         raise InvalidInput(message, fields={"current_password": message})
-    fields = Fields({"new_password": new})
-    fields.password("new_password", required=True)
-    if "new_password" not in fields.errors and new != confirmation:
-        fields.errors["confirm_password"] = _("The two passwords differ.")
-    fields.check()
+    try:
+        check_password(new)
+    except PydanticCustomError as refusal:
+        raise invalid({"new_password": str(refusal)}) from None
+    if new != confirmation:
+        raise invalid({"confirm_password": _("The two passwords differ.")})
     user.set_password(new)
     db.session.commit()

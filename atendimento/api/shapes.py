@@ -1,0 +1,190 @@
+"""What the API answers (SPEC §6), declared for the document: one model per JSON shape
+that ``serializers.py`` and ``admin/serializers.py`` build. ``tests/test_openapi.py``
+(schemathesis) checks every answer against these, so a serializer and its shape cannot
+drift apart. What the API *reads* is declared beside the rules that read it."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..admin.connection_kinds import ALL_SETTING_KEYS
+from ..models import (BOT_ACTIONS, CONNECTION_KINDS, DIRECTIONS, FLOWS, MESSAGE_KINDS, MESSAGE_STATUSES, PROFILES,
+                      TICKET_STATUSES)
+
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+When = Annotated[str | None, Field(json_schema_extra={"format": "date-time"})]
+
+
+def enum(values) -> Any:
+    return Literal[tuple(values)]
+
+
+class Shape(BaseModel):
+    model_config = ConfigDict(extra="allow")  # more fields may be added, none renamed
+
+
+class ErrorBody(Shape):
+    code: str
+    message: str
+    fields: dict[str, str] = Field(None, description="Per field: why it was refused.")
+
+
+class Error(Shape):
+    error: ErrorBody
+
+
+class Token(Shape):
+    token: str
+    id: Id
+
+
+class TokenInfo(Shape):
+    id: Id
+    name: str
+    created_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+    revoked: bool
+
+
+class ContactBrief(Shape):
+    id: Id
+    name: str
+    phone: str | None
+
+
+class TagBrief(Shape):
+    id: Id
+    name: str
+    color: str
+
+
+class Contact(ContactBrief):
+    email: str | None
+    avatar_url: str | None
+    custom_fields: dict
+    tags: list[TagBrief]
+    created_at: When
+
+
+class Ticket(Shape):
+    id: Id
+    status: enum(TICKET_STATUSES)
+    contact: ContactBrief
+    connection_id: Id
+    sector_id: Id | None
+    user_id: Id | None
+    unread: Annotated[int, Field(ge=0)]
+    last_message: str
+    last_message_at: When = None
+    bot: bool = False
+    created_at: When
+    updated_at: When
+    closed_at: When = None
+
+
+class Message(Shape):
+    id: Id
+    ticket_id: Id
+    direction: enum(DIRECTIONS)
+    kind: enum(MESSAGE_KINDS)
+    body: str
+    status: enum(MESSAGE_STATUSES)
+    error: str | None = None
+    external_id: str | None
+    media_url: str | None
+    media_name: str | None = None
+    author_id: Id | None
+    from_bot: bool = False
+    quoted_id: Id | None = None
+    created_at: When
+
+
+class Sector(Shape):
+    id: Id
+    name: str
+    color: str
+    greeting: str
+    position: int | None
+    user_ids: list[Id] = Field(description="Members.")
+
+
+class User(Shape):
+    id: Id
+    name: str
+    email: str
+    profile: enum(PROFILES)
+    sector_ids: list[Id]
+    active: bool
+    language: str | None = None
+    timezone: str | None = None
+    created_at: When = None
+
+
+class Connection(Shape):
+    id: Id
+    name: str
+    kind: enum(CONNECTION_KINDS)
+    flow: enum(FLOWS)
+    greeting: str
+    farewell: str
+    sector_ids: list[Id]
+    rerun_bot_on_new_ticket: bool
+    enabled: bool = True
+    secret: str = Field(description="Masked, except in the answers to create and rotate.")
+    settings: dict[str, str] = Field(description="The kind's own keys: " + ", ".join(ALL_SETTING_KEYS) + ".")
+    token: str
+    webhook_url: str = Field(description="Paste it in the provider's webhook settings.")
+    chatbot_id: Id | None
+    bot_max_invalid: int
+    bot_timeout_minutes: int
+    created_at: When = None
+
+
+class BotOption(Shape):
+    id: Id
+    number: int = Field(ge=1, description="What the contact types.")
+    title: str
+    keyword: str
+    action: enum(BOT_ACTIONS)
+    target_node_id: Id | None
+    target_sector_id: Id | None
+    reply: str = Field(description="Sent before going there (before the close, for close).")
+
+
+class BotNode(Shape):
+    id: Id
+    name: str
+    message: str
+    position: int
+    media_name: str | None
+    media_mime: str | None
+    options: list[BotOption]
+
+
+class Chatbot(Shape):
+    id: Id
+    name: str
+    connection_ids: list[Id] = Field(description="Connections using it.")
+    nodes: list[BotNode] = Field(description="The first is the start.")
+    created_at: When
+
+
+class Tag(TagBrief):
+    pass
+
+
+class QuickReply(Shape):
+    id: Id
+    shortcut: str
+    text: str
+    global_: bool = Field(alias="global")
+    user_id: Id | None
+
+
+def page_of(shape: type[Shape]) -> type[Shape]:
+    """``{items, next}``: every list answers so; ``next`` is the cursor of the next page."""
+    return _PAGES.setdefault(shape, type(f"{shape.__name__}List", (Shape,), {
+        "__annotations__": {"items": list[shape], "next": str | None}, "__module__": __name__}))
+
+
+_PAGES: dict = {}
