@@ -26,8 +26,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.from_object(Config(app.instance_path))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     compile_translations()
-    if overrides:
-        app.config.update(overrides)
+    overrides = overrides or {}
+    app.config.update(overrides)
+    if app.testing and "OUTBOX_WORKER" not in overrides:
+        app.config["OUTBOX_WORKER"] = False  # tests drive ``outbox.deliver_due`` by hand
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)

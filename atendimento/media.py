@@ -226,7 +226,7 @@ def link_token(message_id: int) -> str:
 
 
 def message_id_from_link(token: str) -> int | None:
-    max_age = int(current_app.config.get("MEDIA_LINK_MAX_AGE_S", 7 * 24 * 3600))
+    max_age = current_app.config["MEDIA_LINK_MAX_AGE_S"]
     try:
         value = _links().loads(token, max_age=max_age)
     except BadSignature:

@@ -20,6 +20,8 @@ import logging
 import os
 import sys
 
+from .config import setting
+
 
 def patched() -> bool:
     monkey = sys.modules.get("gevent.monkey")
@@ -49,8 +51,8 @@ def serve(app, host: str, port: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m atendimento.serve", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
+    parser.add_argument("--host", default=setting("HOST"))
+    parser.add_argument("--port", type=int, default=setting("PORT"))
     options = parser.parse_args(argv)
     if not patched():
         exec_patched(argv)

@@ -3,10 +3,8 @@
 ``init_app`` picks the broker (Redis when ``REDIS_URL`` is set, else in-process),
 listens to the services' domain events and registers ``GET /stream``.
 
-Settings (app config, with defaults): ``REALTIME_HEARTBEAT_S`` (15),
-``REALTIME_RETRY_MS`` (3000), ``REALTIME_QUEUE_SIZE`` (events a stream may fall
-behind before it is closed, 512), ``REALTIME_LOG_SIZE`` (events kept for resume,
-10000), ``REALTIME_KEY_PREFIX`` ("atendimento:realtime").
+Its settings, ``REALTIME_HEARTBEAT_S``, ``REALTIME_RETRY_MS``, ``REALTIME_QUEUE_SIZE``,
+``REALTIME_LOG_SIZE`` and ``REALTIME_KEY_PREFIX``, are declared in ``config.py``.
 """
 from __future__ import annotations
 
@@ -15,6 +13,7 @@ import logging
 import click
 from flask import Blueprint, current_app
 
+from ..config import setting
 from ..events import domain_event
 from ..extensions import db
 from ..tickets import fragments
@@ -25,18 +24,8 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("realtime", __name__, cli_group=None)
 
-DEFAULTS = {
-    "REALTIME_HEARTBEAT_S": 15.0,
-    "REALTIME_RETRY_MS": 3000,
-    "REALTIME_QUEUE_SIZE": 512,
-    "REALTIME_LOG_SIZE": 10000,
-    "REALTIME_KEY_PREFIX": "atendimento:realtime",
-}
-
 
 def init_app(app) -> Broker:
-    for key, value in DEFAULTS.items():
-        app.config.setdefault(key, value)
     if app.config.get("REDIS_URL"):
         from .redis_broker import RedisBroker
 
@@ -93,8 +82,8 @@ def _ticket_state(ticket_id: int) -> dict | None:
 
 
 @bp.cli.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--host", default=lambda: setting("HOST"), show_default="HOST or 127.0.0.1")
+@click.option("--port", default=lambda: setting("PORT"), show_default="PORT or 5000", type=int)
 def serve_command(host, port):
     """Serve pages and streams on gevent (development, single host)."""
     from ..serve import exec_patched
