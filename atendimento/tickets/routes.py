@@ -15,15 +15,16 @@ from ..realtime.presence import online_user_ids
 from ..serializers import message_json
 from ..web import user_timezone
 from . import bp, fragments, outgoing, service, state
+from .actions import ACTION_SEGMENT, TICKET_ACTIONS
 from .queries import (TABS, contact_history, list_tickets, reply_window_closed, tab_counts, ticket_events,
                       ticket_messages, transfer_attendants)
 from .visibility import get_visible_message
 
-ACTIONS = {
-    "accept": (service.accept_ticket, lambda: _("Ticket accepted. It is now in Em atendimento.")),
-    "close": (service.close_ticket, lambda: _("Ticket closed.")),
-    "reopen": (service.reopen_ticket, lambda: _("Ticket reopened and assigned to you.")),
-}
+
+@bp.context_processor
+def _ticket_actions():
+    """The table the conversation's buttons, their dialogs and the shortcut help loop over."""
+    return {"ticket_actions": tuple(TICKET_ACTIONS.values())}
 
 
 @bp.route("/")
@@ -153,15 +154,15 @@ def message(ticket_id, message_id):
     return fragments.render_message(found, can_answer=state.may_answer(found.ticket, current_user))
 
 
-@bp.route("/tickets/<int:ticket_id>/<any(accept, close, reopen):action>", methods=["POST"])
+@bp.route("/tickets/<int:ticket_id>/" + ACTION_SEGMENT, methods=["POST"])
 @login_required
 def act(ticket_id, action):
-    move, success = ACTIONS[action]
+    move = TICKET_ACTIONS[action]
     try:
-        ticket = move(current_user, ticket_id)
+        ticket = move.run(current_user, ticket_id)
     except DomainError as error:
         return _refused(error, ticket_id)
-    flash(success(), "success")
+    flash(str(move.done_message), "success")
     # Accepting or reopening is done to answer: land with the composer ready.
     anchor = "composer" if ticket.status == "open" else None
     return redirect(url_for("tickets.show", ticket_id=ticket.id, tab=ticket.status, _anchor=anchor))
