@@ -241,15 +241,19 @@
         }
         case "j": event.preventDefault(); moveInList(1); break;
         case "k": event.preventDefault(); moveInList(-1); break;
-        case "a": {
-          const accept = document.querySelector("form[data-shortcut=accept]");
-          if (accept) { event.preventDefault(); accept.requestSubmit(); }
-          break;
-        }
         case "r": {  // answer: jump to the composer
           const composer = document.getElementById("composer");
           if (composer) { event.preventDefault(); composer.focus(); }
           break;
+        }
+        default: {  // a ticket action's key (tickets/actions.py), as its button shows it
+          const target = Array.prototype.find.call(document.querySelectorAll("[data-shortcut]"), function (el) {
+            const key = el.querySelector("kbd");
+            return key && key.textContent === event.key;
+          });
+          if (!target) break;
+          event.preventDefault();
+          if (target.tagName === "FORM") target.requestSubmit(); else target.click();
         }
       }
     });
