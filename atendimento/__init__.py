@@ -53,6 +53,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(tickets_bp)
     from .admin import bp as admin_bp
     from .profile import bp as profile_bp
+    from .quick_replies import routes as _quick_reply_routes  # noqa: F401  (pages in admin and profile, API)
 
     app.register_blueprint(admin_bp)
     app.register_blueprint(profile_bp)

@@ -38,7 +38,7 @@ def _refusal(error: DomainError, options: dict | None = None) -> click.ClickExce
 @click.option("--name", default="Admin", show_default=True, help="The name shown to colleagues.")
 def create_admin(email, password, name):
     """Create an admin user (asks for what the flags do not give)."""
-    from .admin.service import create_admin_account
+    from .admin.users import create_admin_account
 
     with force_locale("en"):
         try:

@@ -34,6 +34,8 @@ from .ids import parse_id
 
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 LANGUAGES = ("pt_BR", "en")
+# Each language named in itself, so anyone finds theirs whatever the page speaks.
+LANGUAGE_OPTIONS = (("pt_BR", "Português (Brasil)"), ("en", "English"))
 MIN_PASSWORD = 8
 MAX_PASSWORD = 200
 MAX_EMAIL = 254

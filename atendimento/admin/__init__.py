@@ -1,11 +1,15 @@
-"""The /admin pages: sectors, users, connections, chatbots, tags and quick replies.
+"""The /admin area, one module per resource (as CTFd does): each holds its declaration,
+its rules, its pages and its API routes (``sectors``, ``users``, ``tags``), or a clear
+pair when it is large (``connections`` + ``connection_routes``, ``chatbots`` +
+``chatbot_routes``). Quick replies are their own domain module (``quick_replies``):
+attendants own personal ones too.
 
-Only admins see them; to anyone else (signed in or not) they answer 404, as if
-they did not exist. The rules live in ``service.py``, ``connections.py`` and
-``chatbots.py``, shared with the JSON API; the routes only turn forms into dicts and render.
+Only admins see these pages; to anyone else (signed in or not) they answer 404, as if
+they did not exist.
 """
-from flask import Blueprint, abort
+from flask import Blueprint, abort, render_template
 from flask_login import current_user
+from sqlalchemy import func, select
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -13,7 +17,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.before_request
 def admins_only():
     from ..errors import NotFound
-    from .service import require_admin
+    from .base import require_admin
 
     try:
         require_admin(current_user)
@@ -21,4 +25,21 @@ def admins_only():
         abort(404)
 
 
-from . import chatbot_routes, connection_routes, routes  # noqa: E402,F401
+@bp.route("/")
+def index():
+    return render_template("admin/index.html", section="index", counts=counts())
+
+
+def counts() -> dict:
+    """How many of each, for the admin landing page."""
+    from ..extensions import db
+    from ..models import Chatbot, Connection, QuickReply, Sector, Tag, User
+
+    return {name: db.session.scalar(select(func.count()).select_from(model))
+            for name, model in (("sectors", Sector), ("users", User), ("connections", Connection),
+                                ("chatbots", Chatbot), ("tags", Tag))} | {
+        "quick_replies": db.session.scalar(
+            select(func.count()).select_from(QuickReply).where(QuickReply.user_id.is_(None)))}
+
+
+from . import chatbot_routes, connection_routes, sectors, tags, users  # noqa: E402,F401

@@ -30,7 +30,7 @@ from ..models import BOT_ACTIONS, BotNode, BotOption, Chatbot, Connection, Messa
 from ..tickets import flow
 from ..ids import parse_id as as_int
 from ..schema import Choice, RowId, Schema, Text, invalid
-from .service import value_taken, require_admin
+from .base import require_admin, value_taken
 
 MAX_MESSAGE = 4096  # WhatsApp's longest text message
 MAX_REPLY = 2000
@@ -38,7 +38,7 @@ MAX_REPLY = 2000
 
 # -- chatbots ------------------------------------------------------------------
 
-def list_chatbots() -> list[Chatbot]:
+def list_chatbots(actor: User | None = None) -> list[Chatbot]:
     return list(db.session.scalars(select(Chatbot).order_by(Chatbot.name, Chatbot.id)))
 
 
@@ -410,3 +410,28 @@ def layout(chatbot: Chatbot) -> Tree:
         stack.extend(reversed(children))
     tree.unreachable = [node for node in nodes if node.id not in seen]
     return tree
+
+
+# -- JSON (SPEC §6 shapes) -------------------------------------------------------
+
+def bot_option_json(option: BotOption, number: int) -> dict:
+    """``number`` is what the contact types: the option's place in its node's list."""
+    return {"id": option.id, "number": number, "title": option.title, "keyword": option.keyword or "",
+            "action": option.action, "target_node_id": option.target_node_id,
+            "target_sector_id": option.target_sector_id, "reply": option.reply or ""}
+
+
+def bot_node_json(node: BotNode) -> dict:
+    return {"id": node.id, "name": node.name, "message": node.message or "", "position": node.position,
+            "media_name": node.media_name, "media_mime": node.media_mime,
+            "options": [bot_option_json(option, n) for n, option in enumerate(node.options, start=1)]}
+
+
+def chatbot_json(chatbot: Chatbot, connection_ids: list[int]) -> dict:
+    """The whole tree: the first node is the start."""
+    return {"id": chatbot.id, "name": chatbot.name, "connection_ids": connection_ids,
+            "nodes": [bot_node_json(node) for node in chatbot.nodes], "created_at": _iso(chatbot.created_at)}
+
+
+def _iso(value):
+    return value.isoformat() if value else None

@@ -1,18 +1,97 @@
-"""Admin pages for connections: pick a kind, fill that kind's settings, then copy
-the webhook URL (and what the kind's spec generates, WhatsApp's verify token) into the
-provider. Each kind's page is drawn from its spec (``channels.registry.SPECS``)."""
+"""Connections' pages and API routes (their rules: ``connections.py``, the pair's other half).
+
+On the pages: pick a kind, fill that kind's settings, then copy the webhook URL (and
+what the kind's spec generates, WhatsApp's verify token) into the provider. Each kind's
+page is drawn from its spec (``channels.registry.SPECS``)."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from werkzeug.datastructures import MultiDict
+
+from ..api import bp as api_bp
+from ..api import shapes
+from ..api.crud import Resource, register
+from ..api.openapi import documented
 from ..channels.registry import SPECS
 from ..errors import Conflict, DomainError, InvalidInput
-from . import bp, forms, service
+from . import bp
 from . import chatbots as chatbot_service
 from . import connections as connection_service
-from .connection_kinds import mask
+from .base import admin_required, form_values, render_form
+from .connection_kinds import SETTINGS, mask
+from .connections import ConnectionCreate, Rotate, connection_json
+from .sectors import list_sectors
+
+register(Resource(
+    # The only time the generated secrets are shown in full, so a script can pass them on.
+    "connection", "connections", "Connections", ConnectionCreate, shapes.Connection, guard=admin_required,
+    list=connection_service.list_connections, get=connection_service.get_connection,
+    create=connection_service.create_connection, update=connection_service.update_connection,
+    delete=connection_service.delete_connection, to_json=connection_json,
+    created_json=lambda row: connection_json(row, reveal=True)))
+
+
+@api_bp.post("/connections/<connection_id>/rotate")
+@admin_required
+@documented("Make a new signing secret, URL token or verify token", "Connections", answer=shapes.Connection,
+            body=Rotate)
+def rotate_connection_api(user, connection_id):
+    from ..api.routes import json_body
+
+    field = json_body().get("field")
+    return connection_json(connection_service.rotate(user, connection_id, field), reveal=True)
+
+
+# -- pages -------------------------------------------------------------------
+
+
+CONNECTION_FLAGS = ("rerun_bot_on_new_ticket", "enabled")
+
+
+def connection_data(form: MultiDict, kind: str) -> dict:
+    data = {key: form.get(key, "") for key in ("name", "flow", "greeting", "farewell", "secret")}
+    data.update({key: form.get(key) or None for key in ("chatbot_id", "bot_max_invalid", "bot_timeout_minutes")})
+    data.update({flag: flag in form for flag in CONNECTION_FLAGS})
+    data["kind"] = kind
+    data["sector_ids"] = form.getlist("sector_ids")
+    data["settings"] = {s.key: form.get(f"settings.{s.key}", "") for s in SETTINGS.get(kind, ())}
+    return data
+
+
+def connection_values(connection, kind: str) -> dict:
+    """Secrets are never put back in a form: blank means "keep"."""
+    if connection is None:
+        values = {"name": "", "flow": "human", "greeting": "", "farewell": "", "secret": "",
+                  "rerun_bot_on_new_ticket": True, "enabled": True, "sector_ids": [], "chatbot_id": "",
+                  "bot_max_invalid": 3, "bot_timeout_minutes": 30}
+        values.update({f"settings.{s.key}": "" for s in SETTINGS.get(kind, ())})
+        return values
+    stored = connection.settings or {}
+    values = {"name": connection.name, "flow": connection.flow, "greeting": connection.greeting or "",
+              "farewell": connection.farewell or "", "secret": "",
+              "rerun_bot_on_new_ticket": connection.rerun_bot_on_new_ticket, "enabled": connection.enabled,
+              "sector_ids": [str(s.id) for s in connection.sectors], "chatbot_id": connection.chatbot_id or "",
+              "bot_max_invalid": connection.bot_max_invalid, "bot_timeout_minutes": connection.bot_timeout_minutes}
+    values.update({f"settings.{s.key}": "" if s.secret else stored.get(s.key, "")
+                   for s in SETTINGS.get(kind, ())})
+    return values
+
+
+def connection_form_values(form: MultiDict) -> dict:
+    values = form_values(form, lists=("sector_ids",))
+    values.update({flag: flag in form for flag in CONNECTION_FLAGS})
+    values["secret"] = ""  # a typed secret is not echoed back into the page
+    for key in list(values):
+        if key.startswith("settings.") and key.split(".", 1)[1] in _SECRET_KEYS:
+            values[key] = ""
+    return values
+
+
+_SECRET_KEYS = {s.key for settings in SETTINGS.values() for s in settings if s.secret}
+
 
 
 def flow_options():
@@ -33,9 +112,9 @@ def connections():
 
 
 def _connection_form(connection, kind, values, error=None, revealed=None, status=None):
-    body, code = forms.render_form(
+    body, code = render_form(
         "admin/connection_form.html", error=error, section="connections", connection=connection, kind=kind,
-        spec=SPECS[kind], values=values, flows=flow_options(), sectors=service.list_sectors(),
+        spec=SPECS[kind], values=values, flows=flow_options(), sectors=list_sectors(),
         webhook_url=connection_service.webhook_url(connection) if connection else None, revealed=revealed or {},
         masked=_masked(connection),
         chatbots=[(str(c.id), c.name) for c in chatbot_service.list_chatbots()])
@@ -58,15 +137,15 @@ def new_connection():
     if kind not in SPECS:
         return render_template("admin/connection_kinds.html", section="connections", specs=SPECS.values())
     if request.method == "GET":
-        return _connection_form(None, kind, forms.connection_values(None, kind))
+        return _connection_form(None, kind, connection_values(None, kind))
     try:
-        connection = connection_service.create_connection(current_user, forms.connection_data(request.form, kind))
+        connection = connection_service.create_connection(current_user, connection_data(request.form, kind))
     except (InvalidInput, Conflict) as error:
-        return _connection_form(None, kind, forms.connection_form_values(request.form), error)
+        return _connection_form(None, kind, connection_form_values(request.form), error)
     # Shown in full this once: generated secrets must reach the provider's settings.
     flash(_("Connection %(name)s created. Copy what the provider needs now: secrets are masked from now on.",
             name=connection.name), "success")
-    return _connection_form(connection, kind, forms.connection_values(connection, kind),
+    return _connection_form(connection, kind, connection_values(connection, kind),
                             revealed=_revealed(connection), status=201)
 
 
@@ -81,11 +160,11 @@ def edit_connection(connection_id):
     connection = connection_service.get_connection(current_user, connection_id)
     kind = connection.kind
     if request.method == "GET":
-        return _connection_form(connection, kind, forms.connection_values(connection, kind))
+        return _connection_form(connection, kind, connection_values(connection, kind))
     try:
-        connection_service.update_connection(current_user, connection.id, forms.connection_data(request.form, kind))
+        connection_service.update_connection(current_user, connection.id, connection_data(request.form, kind))
     except (InvalidInput, Conflict) as error:
-        return _connection_form(connection, kind, forms.connection_form_values(request.form), error)
+        return _connection_form(connection, kind, connection_form_values(request.form), error)
     flash(_("Connection %(name)s saved.", name=connection.name), "success")
     return redirect(url_for(".edit_connection", connection_id=connection.id))
 
@@ -105,7 +184,7 @@ def rotate_connection(connection_id):
     }
     flash(messages[field], "success")
     kind = connection.kind
-    return _connection_form(connection, kind, forms.connection_values(connection, kind),
+    return _connection_form(connection, kind, connection_values(connection, kind),
                             revealed=_revealed(connection, only="secret") if field == "secret" else {})
 
 

@@ -16,8 +16,8 @@ from ..extensions import db
 from ..ids import parse_id as as_int
 from ..models import CONNECTION_KINDS, FLOWS, Chatbot, Connection, Message, Sector, Ticket, User
 from ..schema import Boolean, Choice, Integer, RowId, Rows, Schema, Text, clean_url, invalid, refuse
-from .connection_kinds import ALL_SETTING_KEYS, SECRET_FROM_PROVIDER, SETTINGS, is_mask_of
-from .service import require_admin
+from .connection_kinds import ALL_SETTING_KEYS, SECRET_FROM_PROVIDER, SETTINGS, is_mask_of, mask
+from .base import require_admin
 
 ROTATABLE = ("secret", "token", "verify_token")
 
@@ -26,7 +26,7 @@ class Rotate(Schema):
     field: Choice(ROTATABLE, description="verify_token: whatsapp_cloud only.")
 
 
-def list_connections() -> list[Connection]:
+def list_connections(actor: User | None = None) -> list[Connection]:
     return list(db.session.scalars(select(Connection).order_by(Connection.name, Connection.id)))
 
 
@@ -228,3 +228,25 @@ def delete_connection(actor: User, connection_id) -> None:
         ), tickets=tickets)
     db.session.delete(connection)
     db.session.commit()
+
+
+def connection_json(connection: Connection, *, reveal: bool = False) -> dict:
+    """Secrets come out in full only right after they were made (create, rotate)."""
+    hide = (lambda value: value or "") if reveal else mask
+    stored = connection.settings or {}
+    settings = {s.key: (hide(stored.get(s.key)) if s.secret else stored.get(s.key) or "")
+                for s in connection.spec.settings}
+    return {
+        "id": connection.id, "name": connection.name, "kind": connection.kind, "flow": connection.flow,
+        "greeting": connection.greeting or "", "farewell": connection.farewell or "",
+        "sector_ids": [s.id for s in connection.sectors],
+        "rerun_bot_on_new_ticket": bool(connection.rerun_bot_on_new_ticket), "enabled": bool(connection.enabled),
+        "chatbot_id": connection.chatbot_id, "bot_max_invalid": connection.bot_max_invalid,
+        "bot_timeout_minutes": connection.bot_timeout_minutes,
+        "secret": hide(connection.secret), "settings": settings, "token": connection.token,
+        "webhook_url": webhook_url(connection), "created_at": _iso(connection.created_at),
+    }
+
+
+def _iso(value):
+    return value.isoformat() if value else None

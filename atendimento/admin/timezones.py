@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from .fields import timezones
+from ..schema import timezones
 
 # East to west after Brasília; the states say which one a city belongs to.
 BRAZIL = (

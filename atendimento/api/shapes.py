@@ -1,5 +1,5 @@
 """What the API answers (SPEC §6), declared for the document: one model per JSON shape
-that ``serializers.py`` and ``admin/serializers.py`` build. ``tests/test_openapi.py``
+that ``serializers.py`` and each resource module's ``*_json`` build. ``tests/test_openapi.py``
 (schemathesis) checks every answer against these, so a serializer and its shape cannot
 drift apart. What the API *reads* is declared beside the rules that read it."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..admin.connection_kinds import ALL_SETTING_KEYS
+from ..channels.registry import SPECS
 from ..models import (BOT_ACTIONS, CONNECTION_KINDS, DIRECTIONS, FLOWS, MESSAGE_KINDS, MESSAGE_STATUSES, PROFILES,
                       TICKET_STATUSES)
 
@@ -131,7 +131,8 @@ class Connection(Shape):
     rerun_bot_on_new_ticket: bool
     enabled: bool = True
     secret: str = Field(description="Masked, except in the answers to create and rotate.")
-    settings: dict[str, str] = Field(description="The kind's own keys: " + ", ".join(ALL_SETTING_KEYS) + ".")
+    settings: dict[str, str] = Field(description="The kind's own keys: " + "; ".join(
+        f"{', '.join(s.key for s in spec.settings)} ({kind})" for kind, spec in SPECS.items()) + ".")
     token: str
     webhook_url: str = Field(description="Paste it in the provider's webhook settings.")
     chatbot_id: Id | None

@@ -3,7 +3,7 @@ zone by region, each with its offset now; the value sent stays the IANA name."""
 import re
 from datetime import datetime, timezone
 
-from atendimento.admin.fields import timezones
+from atendimento.schema import timezones
 from atendimento.admin.timezones import timezone_groups, utc_offset
 
 

@@ -1,0 +1,101 @@
+"""Quick replies: texts an attendant sends with ``/shortcut`` (SPEC §5, §6.1).
+
+Not an admin-only thing: admins keep the global ones (every attendant's), and every
+user keeps their own personal ones, so these rules take any active user and scope what
+they may touch. The declaration, the rules and the JSON live here; ``routes.py`` has
+the pages (in /admin for global ones, in /profile for personal ones) and the API."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from pydantic import Field
+from sqlalchemy import select
+
+from ..admin.base import commit_or_conflict
+from ..errors import Conflict, NotFound
+from ..extensions import db
+from ..ids import parse_id
+from ..models import QuickReply, User
+from ..schema import Boolean, Schema, Text, invalid
+
+
+class QuickReplyCreate(Schema):
+    shortcut: Text(40, required=True, examples=["/ola"])
+    text: Text(4096, required=True)
+    global_: Boolean = Field(False, alias="global",
+                             description="Global (every attendant) or personal (the caller's).")
+
+def list_quick_replies(actor: User) -> list[QuickReply]:
+    """What ``actor`` manages and uses: the global replies and their own."""
+    owner = QuickReply.user_id == actor.id
+    query = select(QuickReply).where(owner | QuickReply.user_id.is_(None) if actor.is_admin else owner)
+    return list(db.session.scalars(query.order_by(QuickReply.shortcut, QuickReply.id)))
+
+
+def get_quick_reply(actor: User, reply_id) -> QuickReply:
+    reply = db.session.get(QuickReply, parse_id(reply_id)) if parse_id(reply_id) else None
+    if reply is None or not (reply.user_id == actor.id or (reply.user_id is None and actor.is_admin)):
+        raise NotFound(_("Quick reply not found."))
+    return reply
+
+
+def _read_quick_reply(actor: User, data, partial: bool) -> dict:
+    values, errors = QuickReplyCreate.try_read(data, partial=partial)
+    if "shortcut" in values:
+        shortcut = "/" + values["shortcut"].lstrip("/").lower()
+        if len(shortcut) < 2 or not all(c.isalnum() or c in "-_" for c in shortcut[1:]):
+            errors.setdefault("shortcut", _("Use / followed by letters, digits, - or _, like /ola."))
+        values["shortcut"] = shortcut
+    if values.get("global") and not actor.is_admin:
+        errors.setdefault("global", _("Only admins create global quick replies."))
+    if errors:
+        raise invalid(errors)
+    return values
+
+
+def _shortcut_taken(shortcut: str, owner_id, reply_id=None) -> Conflict | None:
+    query = select(QuickReply.id).where(
+        QuickReply.shortcut == shortcut,
+        QuickReply.user_id.is_(None) if owner_id is None else QuickReply.user_id == owner_id)
+    if reply_id is not None:
+        query = query.where(QuickReply.id != reply_id)
+    if db.session.scalar(query) is None:
+        return None
+    message = _("The shortcut %(shortcut)s is already in use.", shortcut=shortcut)
+    return Conflict(message, fields={"shortcut": message})
+
+
+def create_quick_reply(actor: User, data) -> QuickReply:
+    values = _read_quick_reply(actor, data, partial=False)
+    owner_id = None if values["global"] else actor.id
+    if conflict := _shortcut_taken(values["shortcut"], owner_id):
+        raise conflict
+    reply = QuickReply(shortcut=values["shortcut"], text=values["text"], user_id=owner_id)
+    db.session.add(reply)
+    commit_or_conflict(lambda: _shortcut_taken(values["shortcut"], owner_id))
+    return reply
+
+
+def update_quick_reply(actor: User, reply_id, data) -> QuickReply:
+    reply = get_quick_reply(actor, reply_id)
+    values = _read_quick_reply(actor, data, partial=True)
+    owner_id = reply.user_id
+    if "global" in values:
+        owner_id = None if values["global"] else (reply.user_id or actor.id)
+    shortcut = values.get("shortcut", reply.shortcut)
+    if conflict := _shortcut_taken(shortcut, owner_id, reply.id):
+        raise conflict
+    reply.shortcut, reply.user_id = shortcut, owner_id
+    if "text" in values:
+        reply.text = values["text"]
+    commit_or_conflict(lambda: Conflict(_("This shortcut is already in use.")))
+    return reply
+
+
+def delete_quick_reply(actor: User, reply_id) -> None:
+    db.session.delete(get_quick_reply(actor, reply_id))
+    db.session.commit()
+
+
+def quick_reply_json(reply: QuickReply) -> dict:
+    return {"id": reply.id, "shortcut": reply.shortcut, "text": reply.text, "global": reply.user_id is None,
+            "user_id": reply.user_id}

@@ -1,0 +1,139 @@
+"""The quick-reply pages and API routes: admins manage the global ones (and their own)
+in /admin, every user their personal ones in /profile. Rules: ``quick_replies``."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..admin import bp as admin_bp
+from ..admin.base import admin_required, form_values, render_form
+from ..api import shapes
+from ..api.crud import Resource, register
+from ..errors import Conflict, InvalidInput, NotFound
+from ..profile import bp as profile_bp
+from . import (QuickReplyCreate, create_quick_reply, delete_quick_reply, get_quick_reply, list_quick_replies,
+               quick_reply_json, update_quick_reply)
+
+register(Resource(
+    "quick reply", "quick-replies", "Quick replies", QuickReplyCreate, shapes.QuickReply, guard=admin_required,
+    list=list_quick_replies, get=get_quick_reply, create=create_quick_reply, update=update_quick_reply,
+    delete=delete_quick_reply, to_json=quick_reply_json))
+
+
+def _posted() -> dict:
+    form = request.form
+    return {"shortcut": form.get("shortcut", ""), "text": form.get("text", ""),
+            "global": form.get("scope") == "global"}
+
+
+def _values(reply, default_scope="personal") -> dict:
+    if reply is None:
+        return {"shortcut": "", "text": "", "scope": default_scope}
+    return {"shortcut": reply.shortcut, "text": reply.text, "scope": "global" if reply.user_id is None else "personal"}
+
+
+# -- quick replies -----------------------------------------------------------
+# Admins manage the global ones here, and their own personal ones; every user
+# (admins too) also has /profile/quick-replies for their personal ones.
+
+def _admin_form(reply, values, error=None):
+    return render_form("admin/quick_reply_form.html", error=error, section="quick_replies", reply=reply,
+                             values=values, allow_global=True, cancel_url=url_for("admin.quick_replies"))
+
+
+@admin_bp.route("/quick-replies", endpoint="quick_replies")
+def admin_quick_replies():
+    return render_template("admin/quick_replies.html", section="quick_replies",
+                           replies=list_quick_replies(current_user))
+
+
+@admin_bp.route("/quick-replies/new", methods=["GET", "POST"], endpoint="new_quick_reply")
+def admin_new_quick_reply():
+    if request.method == "GET":
+        return _admin_form(None, _values(None, default_scope="global"))
+    try:
+        reply = create_quick_reply(current_user, _posted())
+    except (InvalidInput, Conflict) as error:
+        return _admin_form(None, form_values(), error)
+    flash(_("Quick reply %(shortcut)s created.", shortcut=reply.shortcut), "success")
+    return redirect(url_for("admin.quick_replies"))
+
+
+@admin_bp.route("/quick-replies/<int:reply_id>", methods=["GET", "POST"], endpoint="edit_quick_reply")
+def admin_edit_quick_reply(reply_id):
+    reply = get_quick_reply(current_user, reply_id)
+    if request.method == "GET":
+        return _admin_form(reply, _values(reply))
+    try:
+        update_quick_reply(current_user, reply.id, _posted())
+    except (InvalidInput, Conflict) as error:
+        return _admin_form(reply, form_values(), error)
+    flash(_("Quick reply %(shortcut)s saved.", shortcut=reply.shortcut), "success")
+    return redirect(url_for("admin.quick_replies"))
+
+
+@admin_bp.route("/quick-replies/<int:reply_id>/delete", methods=["POST"], endpoint="delete_quick_reply")
+def admin_delete_quick_reply(reply_id):
+    reply = get_quick_reply(current_user, reply_id)
+    shortcut = reply.shortcut
+    delete_quick_reply(current_user, reply.id)
+    flash(_("Quick reply %(shortcut)s deleted.", shortcut=shortcut), "success")
+    return redirect(url_for("admin.quick_replies"))
+
+
+# -- personal quick replies --------------------------------------------------
+
+def _profile_form(reply, values, error=None):
+    return render_form("profile/quick_reply_form.html", error=error, section="quick_replies", reply=reply,
+                             values=values, allow_global=False, cancel_url=url_for("profile.quick_replies"))
+
+
+def _mine(reply_id):
+    """Only the user's own replies here, admins included: global ones live in /admin."""
+    reply = get_quick_reply(current_user, reply_id)
+    if reply.user_id != current_user.id:
+        raise NotFound()
+    return reply
+
+
+@profile_bp.route("/quick-replies", endpoint="quick_replies")
+def profile_quick_replies():
+    replies = [r for r in list_quick_replies(current_user) if r.user_id == current_user.id]
+    return render_template("profile/quick_replies.html", section="quick_replies", replies=replies)
+
+
+@profile_bp.route("/quick-replies/new", methods=["GET", "POST"], endpoint="new_quick_reply")
+def profile_new_quick_reply():
+    if request.method == "GET":
+        return _profile_form(None, _values(None))
+    data = {**_posted(), "global": False}
+    try:
+        reply = create_quick_reply(current_user, data)
+    except (InvalidInput, Conflict) as error:
+        return _profile_form(None, form_values(), error)
+    flash(_("Quick reply %(shortcut)s created.", shortcut=reply.shortcut), "success")
+    return redirect(url_for("profile.quick_replies"))
+
+
+@profile_bp.route("/quick-replies/<int:reply_id>", methods=["GET", "POST"], endpoint="edit_quick_reply")
+def profile_edit_quick_reply(reply_id):
+    reply = _mine(reply_id)
+    if request.method == "GET":
+        return _profile_form(reply, _values(reply))
+    data = {**_posted(), "global": False}
+    try:
+        update_quick_reply(current_user, reply.id, data)
+    except (InvalidInput, Conflict) as error:
+        return _profile_form(reply, form_values(), error)
+    flash(_("Quick reply %(shortcut)s saved.", shortcut=reply.shortcut), "success")
+    return redirect(url_for("profile.quick_replies"))
+
+
+@profile_bp.route("/quick-replies/<int:reply_id>/delete", methods=["POST"], endpoint="delete_quick_reply")
+def profile_delete_quick_reply(reply_id):
+    reply = _mine(reply_id)
+    shortcut = reply.shortcut
+    delete_quick_reply(current_user, reply.id)
+    flash(_("Quick reply %(shortcut)s deleted.", shortcut=shortcut), "success")
+    return redirect(url_for("profile.quick_replies"))
