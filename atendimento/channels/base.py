@@ -4,15 +4,18 @@ A webhook request becomes a list of ``Incoming`` messages and ``StatusUpdate``s
 (``parse``); the ingest layer hands them to the services. An outgoing message goes
 out through ``send``, which answers the provider's message id. Adapters never touch
 the database: they translate between a provider's wire format and ours.
+
+A leaf: it imports nothing of the app, so the registry (and each kind's spec) can be
+read by the admin, the API document and the models' users without an import cycle.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import urlsplit
 
-from ..tickets.inbound import Inbound
 from .spec import ChannelSpec
 
 
@@ -32,6 +35,22 @@ class DeliveryError(Exception):
     def __init__(self, message: str, *, permanent: bool = False):
         self.permanent = permanent
         super().__init__(message)
+
+
+@dataclass
+class Inbound:
+    """A customer's message as a channel adapter hands it over."""
+
+    sender_id: str
+    body: str = ""
+    kind: str = "text"
+    name: str | None = None
+    phone: str | None = None
+    external_id: str | None = None
+    timestamp: datetime | None = None
+    media: dict = field(default_factory=dict)  # path, mime, name, size once stored
+    choice: str | None = None  # the option id of a native menu reply (WhatsApp list/buttons)
+    reaction: dict | None = None  # {"emoji", "target": external id}; ingest writes its line ("" emoji: removed)
 
 
 @dataclass

@@ -14,11 +14,10 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..media import download
 from . import http
-from .base import (ChannelAdapter, DeliveryError, Fetched, Incoming, MediaRef, Outbound, StatusUpdate,
-                   WebhookRejected, check_hmac_signature, sign)
+from .base import (ChannelAdapter, DeliveryError, Fetched, Inbound, Incoming, MediaRef, Outbound,
+                   StatusUpdate, WebhookRejected, check_hmac_signature, sign)
 from .parsing import as_text, parse_timestamp, unsupported
 from .spec import ChannelSpec, Setting
-from ..tickets.inbound import Inbound
 
 STATUS_MAP = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
 

@@ -23,10 +23,9 @@ from urllib.parse import quote
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..media import MediaUnavailable, download
-from ..tickets.inbound import Inbound
 from . import http
-from .base import (ChannelAdapter, DeliveryError, Fetched, Incoming, MediaRef, Outbound, StatusUpdate,
-                   WebhookRejected, check_shared_secret)
+from .base import (ChannelAdapter, DeliveryError, Fetched, Inbound, Incoming, MediaRef, Outbound,
+                   StatusUpdate, WebhookRejected, check_shared_secret)
 from .parsing import as_text, contact_body, location_body, parse_timestamp, unsupported
 from .spec import ChannelSpec, Setting
 

@@ -6,32 +6,14 @@ id on the same connection) stores nothing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..channels.base import Inbound  # declared with the adapters, which hand it over
 from ..extensions import db
 from ..models import Contact, ContactIdentity, Message, Ticket, TicketEvent, utcnow
 from ..serializers import message_json, ticket_json
 from . import flow, state
-
-
-@dataclass
-class Inbound:
-    """A customer's message as a channel adapter hands it over."""
-
-    sender_id: str
-    body: str = ""
-    kind: str = "text"
-    name: str | None = None
-    phone: str | None = None
-    external_id: str | None = None
-    timestamp: datetime | None = None
-    media: dict = field(default_factory=dict)  # path, mime, name, size once stored
-    choice: str | None = None  # the option id of a native menu reply (WhatsApp list/buttons)
-    reaction: dict | None = None  # {"emoji", "target": external id}; ingest writes its line ("" emoji: removed)
 
 
 def dialect_insert(model):
