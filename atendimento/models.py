@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .channels.spec import KINDS
+from .channels.registry import SPECS
 from .extensions import db
 
 
@@ -51,7 +51,7 @@ class UTCDateTime(db.TypeDecorator):
 
 
 PROFILES = ("admin", "user")
-CONNECTION_KINDS = KINDS  # each kind is described by its adapter's spec (channels/spec.py)
+CONNECTION_KINDS = tuple(SPECS)  # each declared by its adapter's spec (channels/spec.py)
 FLOWS = ("human", "menu", "chatbot")
 TICKET_STATUSES = ("pending", "open", "closed")
 DIRECTIONS = ("in", "out")
@@ -210,8 +210,6 @@ class Connection(db.Model):
     @property
     def spec(self):
         """What the app knows of this connection's kind (channels/spec.py)."""
-        from .channels.registry import SPECS  # the adapters import the models: not at import time
-
         return SPECS[self.kind]
 
     @property

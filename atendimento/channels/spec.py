@@ -7,23 +7,19 @@ OpenAPI document lists them), what ``Connection.secret`` means to it, and the
 capabilities other code asks about. ``registry.SPECS`` collects them; code outside
 ``channels/`` asks a spec (``Connection.spec``) and never compares a kind's name.
 
-This module imports nothing of the app, so ``models`` can take ``KINDS`` from it
-without importing the adapters (which import the models).
+The adapters, their base and this module import nothing of the app's models, services
+or blueprints, so ``models`` takes its kinds (and ``Connection.spec``) from the registry
+without a cycle; tests/channels/test_specs.py keeps it so.
 
-Adding a kind = one adapter module with its spec, listed in ``registry`` and in
-``KINDS``, plus one migration that alters the ``ck_connections_kind`` CHECK (migrations
-are history: the initial one keeps the first four kinds). tests/channels/test_specs.py
-fails while ``KINDS`` and the registry differ, tests/test_migrations.py while the
-migrated CHECK refuses a kind.
+Adding a kind = one adapter module with its spec, listed in ``registry``, plus one
+migration that alters the ``ck_connections_kind`` CHECK (migrations are history: the
+initial one keeps the first four kinds). Alembic does not compare CHECKs, so
+tests/test_migrations.py inserts every registered kind into the migrated schema.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-
-# The kinds the database accepts (models.Connection's CHECK), in the initial migration's order.
-KINDS = ("generic", "whatsapp_cloud", "evolution", "telegram")
-
 
 @dataclass(frozen=True)
 class Setting:

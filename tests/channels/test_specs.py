@@ -1,7 +1,10 @@
 """A channel kind is declared once, in the spec beside its adapter (channels/spec.py), and
 everything else reads it: the model's kinds, the admin pages, the composer's warning."""
+import ast
 import html
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,8 +48,18 @@ def test_every_registered_kind_has_a_complete_spec(kind):
 
 
 def test_the_database_takes_exactly_the_registered_kinds():
-    assert sorted(models.CONNECTION_KINDS) == sorted(SPECS)
-    assert len(models.CONNECTION_KINDS) == len(SPECS)
+    assert models.CONNECTION_KINDS == tuple(SPECS)
+
+
+def test_the_registry_imports_none_of_the_app_so_the_models_can_read_it():
+    """An adapter importing the models, a service or a blueprint would make ``models`` (which
+    takes its kinds from the registry) part of an import cycle."""
+    code = ("import sys, atendimento.channels.registry; "
+            "print(sorted(m for m in sys.modules if m.startswith('atendimento.')))")
+    loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    heavy = [name for name in ast.literal_eval(loaded)
+             if name.split(".")[1] in ("models", "tickets", "admin", "api", "webhooks", "outbox", "realtime")]
+    assert not heavy
 
 
 def test_the_kinds_page_shows_each_spec(factory, client, auth):
