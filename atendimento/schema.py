@@ -103,8 +103,11 @@ def _text(max_length: int, required: bool, raw):
     return value
 
 
-def Text(max_length: int, *, required: bool = False, **schema) -> Any:
-    """Stripped text; null is blank; ``required`` means not blank."""
+def Text(max_length, *, required: bool = False, **schema) -> Any:
+    """Stripped text; null is blank; ``required`` means not blank. ``max_length`` is a
+    number or the model's column (``Sector.name``), whose size then is the limit."""
+    if not isinstance(max_length, int):
+        max_length = max_length.property.columns[0].type.length
     return Annotated[str, Field(max_length=max_length, min_length=1 if required else None, **schema),
                      BeforeValidator(lambda raw: _text(max_length, required, raw))]
 
@@ -159,7 +162,7 @@ def Choice(options, *, required: bool = True, **schema) -> Any:
     return Annotated[Any, WithJsonSchema({"enum": allowed, **schema}), BeforeValidator(lambda raw: _choice(options, required, raw))]
 
 
-Email = Annotated[str, WithJsonSchema({"type": "string", "format": "email", "maxLength": MAX_EMAIL}),
+Email = Annotated[str, WithJsonSchema({"type": "string", "format": "email", "minLength": 1, "maxLength": MAX_EMAIL}),
                   BeforeValidator(normalize_email)]
 Password = Annotated[str, Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD), BeforeValidator(check_password)]
 
@@ -268,9 +271,21 @@ class Schema(BaseModel):
     def partial(cls) -> type["Schema"]:
         return _partial(cls)
 
-    @classmethod
-    def field_names(cls) -> tuple[str, ...]:
-        return tuple(cls.model_fields)
+
+def form_rules(model: type[BaseModel]) -> dict[str, dict]:
+    """The HTML attributes a page's inputs take from a declaration (``required``,
+    ``maxlength``, ``minlength``, ``min``, ``max``), so a form never restates a limit."""
+    schema = model.model_json_schema()
+    rules = {}
+    for name, prop in schema.get("properties", {}).items():
+        prop = next((p for p in prop.get("anyOf", ()) if p.get("type") != "null"), prop)
+        attrs = {"required": name in schema.get("required", ()) or prop.get("minLength") == 1}
+        attrs.update({html: prop[key] for key, html in (("maxLength", "maxlength"), ("minimum", "min"),
+                                                         ("maximum", "max")) if key in prop})
+        if prop.get("minLength", 0) > 1:
+            attrs["minlength"] = prop["minLength"]
+        rules[name] = attrs
+    return rules
 
 
 def invalid(errors: dict) -> InvalidInput:
@@ -311,26 +326,15 @@ def _values(instance, names) -> dict:
     return {fields[name].alias or name: getattr(instance, name) for name in names}
 
 
-_BUILTIN = {  # pydantic's own error types, for values our validators never saw
-    "missing": lambda: _("Required."),
-    "string_type": lambda: _("Must be text."),
-    "int_type": lambda: _("Must be a whole number."),
-    "int_parsing": lambda: _("Must be a whole number."),
-    "bool_type": lambda: _("Must be true or false."),
-    "list_type": lambda: _("Must be a list of ids."),
-    "dict_type": lambda: _("Must be an object."),
-    "model_type": lambda: _("Must be an object."),
-}
-
-
 def messages(error: ValidationError) -> dict:
     """``{field: message}``; a nested key reads ``settings.base_url``."""
     result: dict = {}
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"] if not isinstance(part, int)) or "body"
+        # Our types say why themselves; pydantic's own checks only ever see a missing key.
         if item["type"] == "refused":
             message = item["ctx"]["message"]
         else:
-            message = _BUILTIN.get(item["type"], lambda: _("Invalid value."))()
+            message = _("Required.") if item["type"] == "missing" else _("Invalid value.")
         result.setdefault(key, message)
     return result

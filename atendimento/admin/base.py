@@ -15,6 +15,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..ids import parse_id
 from ..models import User
+from ..schema import form_rules
 
 
 def require_admin(actor: User | None) -> User:
@@ -73,8 +74,10 @@ def value_taken(column, value: str, own_id, message: str, field: str = "name") -
 
 # -- pages -------------------------------------------------------------------
 
-def render_form(template: str, *, error: InvalidInput | Conflict | None = None, **context):
-    """The page with the service's per-field messages; 422/409 when it refused the form."""
+def render_form(template: str, *, error: InvalidInput | Conflict | None = None, schema=None, **context):
+    """The page with the service's per-field messages; 422/409 when it refused the form.
+    ``schema`` (the declaration the form is read with) gives its inputs their limits."""
+    context.setdefault("rules", form_rules(schema) if schema is not None else {})
     context.setdefault("errors", error.fields if error else {})
     context.setdefault("form_message", error.message if error else None)
     return render_template(template, **context), (error.status if error else 200)

@@ -103,11 +103,12 @@ def chatbots():
 @bp.route("/chatbots/new", methods=["GET", "POST"])
 def new_chatbot():
     if request.method == "GET":
-        return render_form("admin/chatbot_new.html", section="chatbots", values={"name": ""})
+        return render_form("admin/chatbot_new.html", schema=chatbot_service.ChatbotCreate, section="chatbots",
+                           values={"name": ""})
     try:
         chatbot = chatbot_service.create_chatbot(current_user, {"name": request.form.get("name", "")})
     except (InvalidInput, Conflict) as error:
-        return render_form("admin/chatbot_new.html", error=error, section="chatbots",
+        return render_form("admin/chatbot_new.html", error=error, schema=chatbot_service.ChatbotCreate, section="chatbots",
                                  values=form_values())
     flash(_("Chatbot %(name)s created. Add its first node: the start of every conversation.", name=chatbot.name),
           "success")
@@ -116,7 +117,7 @@ def new_chatbot():
 
 def _chatbot_page(chatbot, values=None, error=None):
     return render_form(
-        "admin/chatbot.html", error=error, section="chatbots", chatbot=chatbot,
+        "admin/chatbot.html", error=error, schema=chatbot_service.ChatbotCreate, section="chatbots", chatbot=chatbot,
         tree=chatbot_service.layout(chatbot), values=values or {"name": chatbot.name},
         connections=chatbot_service.connections_using(chatbot.id))
 
@@ -152,7 +153,7 @@ def delete_chatbot(chatbot_id):
 
 def _node_form(chatbot, node, values, error=None):
     return render_form(
-        "admin/bot_node_form.html", error=error, section="chatbots", chatbot=chatbot, node=node, values=values,
+        "admin/bot_node_form.html", error=error, schema=chatbot_service.BotNodeInput, section="chatbots", chatbot=chatbot, node=node, values=values,
         leading_here=chatbot_service.options_leading_to(node) if node else [],
         is_start=node is not None and chatbot.nodes and chatbot.nodes[0].id == node.id,
         max_mb=current_app.config["MAX_UPLOAD_MB"])
@@ -227,7 +228,8 @@ def node_file(chatbot_id, node_id):
 def _option_form(node, option, values, error=None):
     chatbot = node.chatbot
     return render_form(
-        "admin/bot_option_form.html", error=error, errors=option_errors(error), section="chatbots",
+        "admin/bot_option_form.html", error=error, errors=option_errors(error), schema=chatbot_service.BotOptionInput,
+        section="chatbots",
         chatbot=chatbot, node=node, option=option, values=values, nodes=list(chatbot.nodes),
         sectors=list_sectors(),
         number=(node.options.index(option) + 1) if option is not None else len(node.options) + 1)

@@ -61,19 +61,19 @@ def get_chatbot(actor: User, chatbot_id) -> Chatbot:
 
 
 class ChatbotCreate(Schema):
-    name: Text(80, required=True)
+    name: Text(Chatbot.name, required=True)
 
 
 class BotNodeInput(Schema):
     """A node's text; its file comes as the ``file`` part of a multipart form."""
 
-    name: Text(80, required=True)
+    name: Text(BotNode.name, required=True)
     message: Text(MAX_MESSAGE, description="What the contact receives; may be blank when a file goes.") = ""
 
 
 class BotOptionInput(Schema):
-    title: Text(80, required=True)
-    keyword: Text(80, description="A word that also picks this option (numbers are the options' own).") = ""
+    title: Text(BotOption.title, required=True)
+    keyword: Text(BotOption.keyword, description="A word that also picks this option (numbers are the options' own).") = ""
     action: Choice(BOT_ACTIONS)
     reply: Text(MAX_REPLY, description="Sent before going there (before the close, for close).") = ""
     target_node_id: RowId(BotNode, lambda: _("Choose a node of this chatbot."),

@@ -113,7 +113,7 @@ def connections():
 
 def _connection_form(connection, kind, values, error=None, revealed=None, status=None):
     body, code = render_form(
-        "admin/connection_form.html", error=error, section="connections", connection=connection, kind=kind,
+        "admin/connection_form.html", error=error, schema=ConnectionCreate, section="connections", connection=connection, kind=kind,
         spec=SPECS[kind], values=values, flows=flow_options(), sectors=list_sectors(),
         webhook_url=connection_service.webhook_url(connection) if connection else None, revealed=revealed or {},
         masked=_masked(connection),

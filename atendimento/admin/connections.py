@@ -52,7 +52,7 @@ ConnectionSettings = create_model("ConnectionSettings", __base__=Schema, **{
 
 
 class ConnectionCreate(Schema):
-    name: Text(80, required=True)
+    name: Text(Connection.name, required=True)
     kind: Choice(CONNECTION_KINDS, description="Fixed once created.")
     flow: Choice(FLOWS) = "human"
     greeting: Text(2000) = ""
@@ -60,7 +60,7 @@ class ConnectionCreate(Schema):
     sector_ids: Rows(Sector, lambda: _("Unknown sector."), description="Sectors offered by the menu.") = []
     rerun_bot_on_new_ticket: Boolean = True
     enabled: Boolean = True
-    secret: Text(128, description="Signing secret (WhatsApp: the Meta app secret). Generated when omitted.") = ""
+    secret: Text(Connection.secret, description="Signing secret (WhatsApp: the Meta app secret). Generated when omitted.") = ""
     settings: ConnectionSettings | None = Field(None, description=(
         "The kind's own keys. Secrets come back masked, except on create and rotate."))
     chatbot_id: RowId(Chatbot, lambda: _("Unknown chatbot."),

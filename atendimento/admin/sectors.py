@@ -22,7 +22,7 @@ from .base import admin_required, commit_or_conflict, form_values, get_row, rend
 
 
 class SectorCreate(Schema):
-    name: Text(80, required=True)
+    name: Text(Sector.name, required=True)
     color: Color = "#2f80ed"
     greeting: Text(2000) = ""
     position: Integer(0, 999, description="Its number in the menu.") = None
@@ -146,7 +146,7 @@ def _form(sector, values, error=None):
 
     ticket_count = sector_ticket_count(sector) if sector is not None else 0
     return render_form(
-        "admin/sector_form.html", error=error, section="sectors", sector=sector, values=values,
+        "admin/sector_form.html", error=error, schema=SectorCreate, section="sectors", sector=sector, values=values,
         users=list_users(), others=[s for s in list_sectors() if sector is None or s.id != sector.id],
         ticket_count=ticket_count)
 

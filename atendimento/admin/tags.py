@@ -19,7 +19,7 @@ from .base import admin_required, commit_or_conflict, form_values, get_row, rend
 
 
 class TagCreate(Schema):
-    name: Text(60, required=True)
+    name: Text(Tag.name, required=True)
     color: Color = "#7f8c8d"
 
 
@@ -80,7 +80,7 @@ def _posted() -> dict:
 
 
 def _form(tag, values, error=None):
-    return render_form("admin/tag_form.html", error=error, section="tags", tag=tag, values=values)
+    return render_form("admin/tag_form.html", error=error, schema=TagCreate, section="tags", tag=tag, values=values)
 
 
 @bp.route("/tags")

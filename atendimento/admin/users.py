@@ -32,7 +32,7 @@ def get_user(actor: User, user_id) -> User:
 
 
 class UserCreate(Schema):
-    name: Text(120, required=True)
+    name: Text(User.name, required=True)
     email: Email
     password: Password = Field(description="On PATCH: the admin's password reset.")
     profile: Choice(PROFILES) = "user"
@@ -174,7 +174,8 @@ def _values(user) -> dict:
 
 def _user_form(user, values, error=None):
     return render_form(
-        "admin/user_form.html", error=error, section="users", user=user, values=values,
+        "admin/user_form.html", error=error, schema=UserCreate if user is None else UserCreate.partial(),
+        section="users", user=user, values=values,
         sectors=list_sectors(), profiles=[(p, profile_label(p)) for p in PROFILES],
         languages=[("", _("Default (Português)"))] + list(LANGUAGE_OPTIONS),
         default_zone=_("Default (%(zone)s)", zone=_default_zone()), zone_groups=timezone_groups())

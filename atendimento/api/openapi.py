@@ -134,7 +134,7 @@ def _operation(doc: Doc, summary: str, params: list, components: dict) -> dict:
 def _query(model) -> list:
     schema = _clean(model.model_json_schema())
     return [{"name": name, "in": "query", "required": name in schema.get("required", ()),
-             "schema": {k: v for k, v in prop.items() if k != "description"},
+             "schema": {k: v for k, v in prop.items() if k not in ("description", "default")},
              "description": prop.get("description", "")}
             for name, prop in schema["properties"].items()]
 

@@ -19,7 +19,7 @@ from ..schema import Boolean, Schema, Text, invalid
 
 
 class QuickReplyCreate(Schema):
-    shortcut: Text(40, required=True, examples=["/ola"])
+    shortcut: Text(QuickReply.shortcut, required=True, examples=["/ola"])
     text: Text(4096, required=True)
     global_: Boolean = Field(False, alias="global",
                              description="Global (every attendant) or personal (the caller's).")

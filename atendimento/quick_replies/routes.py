@@ -38,7 +38,7 @@ def _values(reply, default_scope="personal") -> dict:
 # (admins too) also has /profile/quick-replies for their personal ones.
 
 def _admin_form(reply, values, error=None):
-    return render_form("admin/quick_reply_form.html", error=error, section="quick_replies", reply=reply,
+    return render_form("admin/quick_reply_form.html", error=error, schema=QuickReplyCreate, section="quick_replies", reply=reply,
                              values=values, allow_global=True, cancel_url=url_for("admin.quick_replies"))
 
 
@@ -85,7 +85,7 @@ def admin_delete_quick_reply(reply_id):
 # -- personal quick replies --------------------------------------------------
 
 def _profile_form(reply, values, error=None):
-    return render_form("profile/quick_reply_form.html", error=error, section="quick_replies", reply=reply,
+    return render_form("profile/quick_reply_form.html", error=error, schema=QuickReplyCreate, section="quick_replies", reply=reply,
                              values=values, allow_global=False, cancel_url=url_for("profile.quick_replies"))
 
 
