@@ -21,7 +21,7 @@ from . import bp
 from . import chatbots as chatbot_service
 from . import connections as connection_service
 from .base import admin_required, form_values, render_form
-from .connection_kinds import SETTINGS, mask
+from .connection_kinds import SECRET_SETTING_KEYS, mask
 from .connections import ConnectionCreate, Rotate, connection_json
 from .sectors import list_sectors
 
@@ -57,7 +57,7 @@ def connection_data(form: MultiDict, kind: str) -> dict:
     data.update({flag: flag in form for flag in CONNECTION_FLAGS})
     data["kind"] = kind
     data["sector_ids"] = form.getlist("sector_ids")
-    data["settings"] = {s.key: form.get(f"settings.{s.key}", "") for s in SETTINGS.get(kind, ())}
+    data["settings"] = {s.key: form.get(f"settings.{s.key}", "") for s in SPECS[kind].settings}
     return data
 
 
@@ -67,7 +67,7 @@ def connection_values(connection, kind: str) -> dict:
         values = {"name": "", "flow": "human", "greeting": "", "farewell": "", "secret": "",
                   "rerun_bot_on_new_ticket": True, "enabled": True, "sector_ids": [], "chatbot_id": "",
                   "bot_max_invalid": 3, "bot_timeout_minutes": 30}
-        values.update({f"settings.{s.key}": "" for s in SETTINGS.get(kind, ())})
+        values.update({f"settings.{s.key}": "" for s in SPECS[kind].settings})
         return values
     stored = connection.settings or {}
     values = {"name": connection.name, "flow": connection.flow, "greeting": connection.greeting or "",
@@ -76,7 +76,7 @@ def connection_values(connection, kind: str) -> dict:
               "sector_ids": [str(s.id) for s in connection.sectors], "chatbot_id": connection.chatbot_id or "",
               "bot_max_invalid": connection.bot_max_invalid, "bot_timeout_minutes": connection.bot_timeout_minutes}
     values.update({f"settings.{s.key}": "" if s.secret else stored.get(s.key, "")
-                   for s in SETTINGS.get(kind, ())})
+                   for s in SPECS[kind].settings})
     return values
 
 
@@ -85,13 +85,9 @@ def connection_form_values(form: MultiDict) -> dict:
     values.update({flag: flag in form for flag in CONNECTION_FLAGS})
     values["secret"] = ""  # a typed secret is not echoed back into the page
     for key in list(values):
-        if key.startswith("settings.") and key.split(".", 1)[1] in _SECRET_KEYS:
+        if key.startswith("settings.") and key.split(".", 1)[1] in SECRET_SETTING_KEYS:
             values[key] = ""
     return values
-
-
-_SECRET_KEYS = {s.key for settings in SETTINGS.values() for s in settings if s.secret}
-
 
 
 def flow_options():
