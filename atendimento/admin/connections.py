@@ -16,14 +16,17 @@ from ..extensions import db
 from ..ids import parse_id as as_int
 from ..models import CONNECTION_KINDS, FLOWS, Chatbot, Connection, Message, Sector, Ticket, User
 from ..schema import Boolean, Choice, Integer, RowId, Rows, Schema, Text, clean_url, invalid, refuse
+from ..channels.registry import SPECS
 from .connection_kinds import ALL_SETTING_KEYS, SECRET_FROM_PROVIDER, SETTINGS, is_mask_of, mask
 from .base import require_admin
 
-ROTATABLE = ("secret", "token", "verify_token")
+# The signing secret, the webhook URL's token, and what a kind generates for its provider.
+ROTATABLE = ("secret", "token", *sorted({s.key for spec in SPECS.values() for s in spec.generated_settings}))
 
 
 class Rotate(Schema):
-    field: Choice(ROTATABLE, description="verify_token: whatsapp_cloud only.")
+    field: Choice(ROTATABLE, description="A generated setting only where the kind generates it: " + "; ".join(
+        f"{s.key} ({kind})" for kind, spec in SPECS.items() for s in spec.generated_settings) + ".")
 
 
 def list_connections(actor: User | None = None) -> list[Connection]:
@@ -196,8 +199,9 @@ def update_connection(actor: User, connection_id, data) -> Connection:
 def rotate(actor: User, connection_id, field: str) -> Connection:
     """A new signing secret, URL token or verify token; the old one stops working at once."""
     connection = get_connection(actor, connection_id)
-    if field not in ROTATABLE or (field == "verify_token" and connection.kind != "whatsapp_cloud"):
-        message = _("Choose one of: %(options)s.", options=", ".join(ROTATABLE))
+    generated = {s.key for s in connection.spec.generated_settings}
+    if field not in ("secret", "token", *generated):
+        message = _("Choose one of: %(options)s.", options=", ".join(("secret", "token", *sorted(generated))))
         raise InvalidInput(message, fields={"field": message})
     if field == "secret" and connection.kind in SECRET_FROM_PROVIDER:
         message = _("This secret comes from Meta: paste the new one in the form instead.")
@@ -207,7 +211,7 @@ def rotate(actor: User, connection_id, field: str) -> Connection:
     elif field == "token":
         connection.token = secrets.token_urlsafe(24)
     else:
-        connection.settings = {**(connection.settings or {}), "verify_token": secrets.token_urlsafe(24)}
+        connection.settings = {**(connection.settings or {}), field: secrets.token_urlsafe(24)}
     db.session.commit()
     return connection
 
