@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request
 from sqlalchemy import func, literal, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..extensions import db
 from ..ids import parse_id
 from ..models import User
@@ -90,3 +90,28 @@ def form_values(form: MultiDict | None = None, lists=()) -> dict:
     for key in lists:
         values[key] = form.getlist(key)
     return values
+
+
+def form_page(show, save, done, back: str, typed=None):
+    """The body of every admin form route. GET: ``show()``. POST: ``save()``, then the
+    flash ``done(row)`` and back to ``back``; refused, ``show(values, error)``: the form
+    again with what was typed (``typed()``) beside the service's messages."""
+    if request.method == "GET":
+        return show()
+    try:
+        row = save()
+    except (InvalidInput, Conflict) as error:
+        return show(typed() if typed else form_values(), error)
+    flash(done(row), "success")
+    return redirect(back)
+
+
+def delete_page(delete, done: str, back: str, refused_back: str):
+    """The body of every delete route: the service decides, a refusal is flashed."""
+    try:
+        delete()
+    except DomainError as error:
+        flash(str(error.message), "error")
+        return redirect(refused_back)
+    flash(done, "success")
+    return redirect(back)

@@ -4,7 +4,9 @@ Everything about the resource in one place: its declaration (``SectorCreate``), 
 rules, its admin pages and its API routes (``api/crud.py`` builds the five)."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from functools import partial
+
+from flask import render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -18,7 +20,8 @@ from ..models import Sector, Ticket, User
 from ..schema import Color, Integer, Rows, Schema, Text
 from ..tickets.service import move_sector_tickets
 from . import bp
-from .base import admin_required, commit_or_conflict, form_values, get_row, render_form, require_admin, value_taken
+from .base import (admin_required, commit_or_conflict, delete_page, form_page, form_values, get_row, render_form,
+                   require_admin, value_taken)
 
 
 class SectorCreate(Schema):
@@ -141,49 +144,36 @@ def sectors():
                            ticket_counts={s.id: sector_ticket_count(s) for s in rows})
 
 
-def _form(sector, values, error=None):
+def _form(sector, values=None, error=None):
     from .users import list_users
 
     ticket_count = sector_ticket_count(sector) if sector is not None else 0
     return render_form(
-        "admin/sector_form.html", error=error, schema=SectorCreate, section="sectors", sector=sector, values=values,
-        users=list_users(), others=[s for s in list_sectors() if sector is None or s.id != sector.id],
-        ticket_count=ticket_count)
+        "admin/sector_form.html", error=error, schema=SectorCreate, section="sectors", sector=sector,
+        values=values if values is not None else _values(sector), users=list_users(),
+        others=[s for s in list_sectors() if sector is None or s.id != sector.id], ticket_count=ticket_count)
+
+
+def _typed() -> dict:
+    return form_values(lists=("user_ids",))
 
 
 @bp.route("/sectors/new", methods=["GET", "POST"])
 def new_sector():
-    if request.method == "GET":
-        return _form(None, _values(None))
-    try:
-        sector = create_sector(current_user, _posted())
-    except (InvalidInput, Conflict) as error:
-        return _form(None, form_values(lists=("user_ids",)), error)
-    flash(_("Sector %(name)s created.", name=sector.name), "success")
-    return redirect(url_for(".sectors"))
+    return form_page(partial(_form, None), lambda: create_sector(current_user, _posted()),
+                     lambda sector: _("Sector %(name)s created.", name=sector.name), url_for(".sectors"), _typed)
 
 
 @bp.route("/sectors/<int:sector_id>", methods=["GET", "POST"])
 def edit_sector(sector_id):
     sector = get_sector(current_user, sector_id)
-    if request.method == "GET":
-        return _form(sector, _values(sector))
-    try:
-        update_sector(current_user, sector.id, _posted())
-    except (InvalidInput, Conflict) as error:
-        return _form(sector, form_values(lists=("user_ids",)), error)
-    flash(_("Sector %(name)s saved.", name=sector.name), "success")
-    return redirect(url_for(".sectors"))
+    return form_page(partial(_form, sector), lambda: update_sector(current_user, sector.id, _posted()),
+                     lambda sector: _("Sector %(name)s saved.", name=sector.name), url_for(".sectors"), _typed)
 
 
 @bp.route("/sectors/<int:sector_id>/delete", methods=["POST"], endpoint="delete_sector")
 def delete_sector_page(sector_id):
     sector = get_sector(current_user, sector_id)
-    name = sector.name
-    try:
-        delete_sector(current_user, sector.id, move_to=request.form.get("move_to"))
-    except (InvalidInput, Conflict) as error:
-        flash(str(error.message), "error")
-        return redirect(url_for(".edit_sector", sector_id=sector_id, _anchor="delete"))
-    flash(_("Sector %(name)s deleted.", name=name), "success")
-    return redirect(url_for(".sectors"))
+    return delete_page(lambda: delete_sector(current_user, sector.id, move_to=request.form.get("move_to")),
+                       _("Sector %(name)s deleted.", name=sector.name), url_for(".sectors"),
+                       url_for(".edit_sector", sector_id=sector.id, _anchor="delete"))

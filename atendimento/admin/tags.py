@@ -3,19 +3,22 @@
 The declaration (``TagCreate``), the rules, the admin pages and the API routes."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from functools import partial
+
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..api import shapes
 from ..api.crud import Resource, register
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict
 from ..extensions import db
 from ..models import Tag, User
 from ..schema import Color, Schema, Text
 from . import bp
-from .base import admin_required, commit_or_conflict, form_values, get_row, render_form, require_admin, value_taken
+from .base import (admin_required, commit_or_conflict, delete_page, form_page, get_row, render_form, require_admin,
+                   value_taken)
 
 
 class TagCreate(Schema):
@@ -79,7 +82,8 @@ def _posted() -> dict:
     return {"name": request.form.get("name", ""), "color": request.form.get("color", "")}
 
 
-def _form(tag, values, error=None):
+def _form(tag, values=None, error=None):
+    values = values if values is not None else {"name": tag.name if tag else "", "color": tag.color if tag else "#7f8c8d"}
     return render_form("admin/tag_form.html", error=error, schema=TagCreate, section="tags", tag=tag, values=values)
 
 
@@ -90,33 +94,19 @@ def tags():
 
 @bp.route("/tags/new", methods=["GET", "POST"])
 def new_tag():
-    if request.method == "GET":
-        return _form(None, {"name": "", "color": "#7f8c8d"})
-    try:
-        tag = create_tag(current_user, _posted())
-    except (InvalidInput, Conflict) as error:
-        return _form(None, form_values(), error)
-    flash(_("Tag %(name)s created.", name=tag.name), "success")
-    return redirect(url_for(".tags"))
+    return form_page(partial(_form, None), lambda: create_tag(current_user, _posted()),
+                     lambda tag: _("Tag %(name)s created.", name=tag.name), url_for(".tags"))
 
 
 @bp.route("/tags/<int:tag_id>", methods=["GET", "POST"])
 def edit_tag(tag_id):
     tag = get_tag(current_user, tag_id)
-    if request.method == "GET":
-        return _form(tag, {"name": tag.name, "color": tag.color})
-    try:
-        update_tag(current_user, tag.id, _posted())
-    except (InvalidInput, Conflict) as error:
-        return _form(tag, form_values(), error)
-    flash(_("Tag %(name)s saved.", name=tag.name), "success")
-    return redirect(url_for(".tags"))
+    return form_page(partial(_form, tag), lambda: update_tag(current_user, tag.id, _posted()),
+                     lambda tag: _("Tag %(name)s saved.", name=tag.name), url_for(".tags"))
 
 
 @bp.route("/tags/<int:tag_id>/delete", methods=["POST"], endpoint="delete_tag")
 def delete_tag_page(tag_id):
     tag = get_tag(current_user, tag_id)
-    name = tag.name
-    delete_tag(current_user, tag.id)
-    flash(_("Tag %(name)s deleted.", name=name), "success")
-    return redirect(url_for(".tags"))
+    return delete_page(lambda: delete_tag(current_user, tag.id), _("Tag %(name)s deleted.", name=tag.name),
+                       url_for(".tags"), url_for(".edit_tag", tag_id=tag.id))

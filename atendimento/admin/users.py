@@ -4,7 +4,9 @@ The declaration (``UserCreate``), the rules, the admin pages and the API routes;
 command line's ``create-admin`` goes through ``create_admin_account`` here too."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from functools import partial
+
+from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from pydantic import Field
@@ -12,12 +14,13 @@ from sqlalchemy import func, select
 
 from ..api import shapes
 from ..api.crud import Resource, register
-from ..errors import Conflict, DomainError, InvalidInput
+from ..errors import Conflict
 from ..extensions import db
 from ..models import PROFILES, Sector, Ticket, User, utcnow
 from ..schema import LANGUAGE_OPTIONS, LANGUAGES, Boolean, Choice, Email, Password, Rows, Schema, Text, TimeZone
 from . import bp
-from .base import admin_required, commit_or_conflict, form_values, get_row, render_form, require_admin, value_taken
+from .base import (admin_required, commit_or_conflict, delete_page, form_page, form_values, get_row, render_form,
+                   require_admin, value_taken)
 from .sectors import list_sectors
 from .timezones import timezone_groups
 
@@ -172,10 +175,10 @@ def _values(user) -> dict:
             "language": user.language or "", "timezone": user.timezone or ""}
 
 
-def _user_form(user, values, error=None):
+def _user_form(user, values=None, error=None):
     return render_form(
         "admin/user_form.html", error=error, schema=UserCreate if user is None else UserCreate.partial(),
-        section="users", user=user, values=values,
+        section="users", user=user, values=values if values is not None else _values(user),
         sectors=list_sectors(), profiles=[(p, profile_label(p)) for p in PROFILES],
         languages=[("", _("Default (Português)"))] + list(LANGUAGE_OPTIONS),
         default_zone=_("Default (%(zone)s)", zone=_default_zone()), zone_groups=timezone_groups())
@@ -200,41 +203,26 @@ def users():
 
 @bp.route("/users/new", methods=["GET", "POST"])
 def new_user():
-    if request.method == "GET":
-        return _user_form(None, _values(None))
-    try:
-        user = create_user(current_user, _posted())
-    except (InvalidInput, Conflict) as error:
-        return _user_form(None, _posted_user_values(), error)
-    flash(_("User %(name)s created. They can sign in with %(email)s.", name=user.name, email=user.email), "success")
-    return redirect(url_for(".users"))
+    return form_page(partial(_user_form, None), lambda: create_user(current_user, _posted()),
+                     lambda user: _("User %(name)s created. They can sign in with %(email)s.", name=user.name,
+                                    email=user.email), url_for(".users"), _posted_user_values)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def edit_user(user_id):
     user = get_user(current_user, user_id)
-    if request.method == "GET":
-        return _user_form(user, _values(user))
-    data = _posted()
-    try:
-        update_user(current_user, user.id, data)
-    except (InvalidInput, Conflict) as error:
-        return _user_form(user, _posted_user_values(), error)
-    message = _("User %(name)s saved.", name=user.name)
-    if data.get("password"):
-        message += " " + _("The new password works from now on.")
-    flash(message, "success")
-    return redirect(url_for(".users"))
+    data = _posted() if request.method == "POST" else None
+
+    def saved(user):
+        message = _("User %(name)s saved.", name=user.name)
+        return message + " " + _("The new password works from now on.") if data.get("password") else message
+
+    return form_page(partial(_user_form, user), lambda: update_user(current_user, user.id, data), saved,
+                     url_for(".users"), _posted_user_values)
 
 
 @bp.route("/users/<int:user_id>/delete", methods=["POST"], endpoint="delete_user")
 def delete_user_page(user_id):
     user = get_user(current_user, user_id)
-    name = user.name
-    try:
-        delete_user(current_user, user.id)
-    except DomainError as error:
-        flash(str(error.message), "error")
-        return redirect(url_for(".edit_user", user_id=user_id))
-    flash(_("User %(name)s deleted.", name=name), "success")
-    return redirect(url_for(".users"))
+    return delete_page(lambda: delete_user(current_user, user.id), _("User %(name)s deleted.", name=user.name),
+                       url_for(".users"), url_for(".edit_user", user_id=user.id))

@@ -2,15 +2,17 @@
 in /admin, every user their personal ones in /profile. Rules: ``quick_replies``."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from functools import partial
+
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..admin import bp as admin_bp
-from ..admin.base import admin_required, form_values, render_form
+from ..admin.base import admin_required, delete_page, form_page, render_form
 from ..api import shapes
 from ..api.crud import Resource, register
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import NotFound
 from ..profile import bp as profile_bp
 from . import (QuickReplyCreate, create_quick_reply, delete_quick_reply, get_quick_reply, list_quick_replies,
                quick_reply_json, update_quick_reply)
@@ -37,9 +39,22 @@ def _values(reply, default_scope="personal") -> dict:
 # Admins manage the global ones here, and their own personal ones; every user
 # (admins too) also has /profile/quick-replies for their personal ones.
 
-def _admin_form(reply, values, error=None):
-    return render_form("admin/quick_reply_form.html", error=error, schema=QuickReplyCreate, section="quick_replies", reply=reply,
-                             values=values, allow_global=True, cancel_url=url_for("admin.quick_replies"))
+def _admin_form(reply, values=None, error=None):
+    return render_form("admin/quick_reply_form.html", error=error, schema=QuickReplyCreate, section="quick_replies",
+                       reply=reply, values=values if values is not None else _values(reply, default_scope="global"),
+                       allow_global=True, cancel_url=url_for("admin.quick_replies"))
+
+
+def _created(reply) -> str:
+    return _("Quick reply %(shortcut)s created.", shortcut=reply.shortcut)
+
+
+def _saved(reply) -> str:
+    return _("Quick reply %(shortcut)s saved.", shortcut=reply.shortcut)
+
+
+def _deleted(reply) -> str:
+    return _("Quick reply %(shortcut)s deleted.", shortcut=reply.shortcut)
 
 
 @admin_bp.route("/quick-replies", endpoint="quick_replies")
@@ -50,43 +65,30 @@ def admin_quick_replies():
 
 @admin_bp.route("/quick-replies/new", methods=["GET", "POST"], endpoint="new_quick_reply")
 def admin_new_quick_reply():
-    if request.method == "GET":
-        return _admin_form(None, _values(None, default_scope="global"))
-    try:
-        reply = create_quick_reply(current_user, _posted())
-    except (InvalidInput, Conflict) as error:
-        return _admin_form(None, form_values(), error)
-    flash(_("Quick reply %(shortcut)s created.", shortcut=reply.shortcut), "success")
-    return redirect(url_for("admin.quick_replies"))
+    return form_page(partial(_admin_form, None), lambda: create_quick_reply(current_user, _posted()), _created,
+                     url_for("admin.quick_replies"))
 
 
 @admin_bp.route("/quick-replies/<int:reply_id>", methods=["GET", "POST"], endpoint="edit_quick_reply")
 def admin_edit_quick_reply(reply_id):
     reply = get_quick_reply(current_user, reply_id)
-    if request.method == "GET":
-        return _admin_form(reply, _values(reply))
-    try:
-        update_quick_reply(current_user, reply.id, _posted())
-    except (InvalidInput, Conflict) as error:
-        return _admin_form(reply, form_values(), error)
-    flash(_("Quick reply %(shortcut)s saved.", shortcut=reply.shortcut), "success")
-    return redirect(url_for("admin.quick_replies"))
+    return form_page(partial(_admin_form, reply), lambda: update_quick_reply(current_user, reply.id, _posted()),
+                     _saved, url_for("admin.quick_replies"))
 
 
 @admin_bp.route("/quick-replies/<int:reply_id>/delete", methods=["POST"], endpoint="delete_quick_reply")
 def admin_delete_quick_reply(reply_id):
     reply = get_quick_reply(current_user, reply_id)
-    shortcut = reply.shortcut
-    delete_quick_reply(current_user, reply.id)
-    flash(_("Quick reply %(shortcut)s deleted.", shortcut=shortcut), "success")
-    return redirect(url_for("admin.quick_replies"))
+    return delete_page(lambda: delete_quick_reply(current_user, reply.id), _deleted(reply),
+                       url_for("admin.quick_replies"), url_for("admin.edit_quick_reply", reply_id=reply.id))
 
 
 # -- personal quick replies --------------------------------------------------
 
-def _profile_form(reply, values, error=None):
-    return render_form("profile/quick_reply_form.html", error=error, schema=QuickReplyCreate, section="quick_replies", reply=reply,
-                             values=values, allow_global=False, cancel_url=url_for("profile.quick_replies"))
+def _profile_form(reply, values=None, error=None):
+    return render_form("profile/quick_reply_form.html", error=error, schema=QuickReplyCreate, section="quick_replies",
+                       reply=reply, values=values if values is not None else _values(reply), allow_global=False,
+                       cancel_url=url_for("profile.quick_replies"))
 
 
 def _mine(reply_id):
@@ -97,6 +99,10 @@ def _mine(reply_id):
     return reply
 
 
+def _personal() -> dict:
+    return {**_posted(), "global": False}
+
+
 @profile_bp.route("/quick-replies", endpoint="quick_replies")
 def profile_quick_replies():
     replies = [r for r in list_quick_replies(current_user) if r.user_id == current_user.id]
@@ -105,35 +111,19 @@ def profile_quick_replies():
 
 @profile_bp.route("/quick-replies/new", methods=["GET", "POST"], endpoint="new_quick_reply")
 def profile_new_quick_reply():
-    if request.method == "GET":
-        return _profile_form(None, _values(None))
-    data = {**_posted(), "global": False}
-    try:
-        reply = create_quick_reply(current_user, data)
-    except (InvalidInput, Conflict) as error:
-        return _profile_form(None, form_values(), error)
-    flash(_("Quick reply %(shortcut)s created.", shortcut=reply.shortcut), "success")
-    return redirect(url_for("profile.quick_replies"))
+    return form_page(partial(_profile_form, None), lambda: create_quick_reply(current_user, _personal()), _created,
+                     url_for("profile.quick_replies"))
 
 
 @profile_bp.route("/quick-replies/<int:reply_id>", methods=["GET", "POST"], endpoint="edit_quick_reply")
 def profile_edit_quick_reply(reply_id):
     reply = _mine(reply_id)
-    if request.method == "GET":
-        return _profile_form(reply, _values(reply))
-    data = {**_posted(), "global": False}
-    try:
-        update_quick_reply(current_user, reply.id, data)
-    except (InvalidInput, Conflict) as error:
-        return _profile_form(reply, form_values(), error)
-    flash(_("Quick reply %(shortcut)s saved.", shortcut=reply.shortcut), "success")
-    return redirect(url_for("profile.quick_replies"))
+    return form_page(partial(_profile_form, reply), lambda: update_quick_reply(current_user, reply.id, _personal()),
+                     _saved, url_for("profile.quick_replies"))
 
 
 @profile_bp.route("/quick-replies/<int:reply_id>/delete", methods=["POST"], endpoint="delete_quick_reply")
 def profile_delete_quick_reply(reply_id):
     reply = _mine(reply_id)
-    shortcut = reply.shortcut
-    delete_quick_reply(current_user, reply.id)
-    flash(_("Quick reply %(shortcut)s deleted.", shortcut=shortcut), "success")
-    return redirect(url_for("profile.quick_replies"))
+    return delete_page(lambda: delete_quick_reply(current_user, reply.id), _deleted(reply),
+                       url_for("profile.quick_replies"), url_for("profile.edit_quick_reply", reply_id=reply.id))
