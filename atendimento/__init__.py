@@ -48,12 +48,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .cli import register_cli
     from .tickets import bp as tickets_bp
     from .web import register_web
+    # Pages in /admin, /profile and the composer, and API routes: imported before any is registered.
+    from .quick_replies import routes as _quick_reply_routes  # noqa: F401
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(tickets_bp)
     from .admin import bp as admin_bp
     from .profile import bp as profile_bp
-    from .quick_replies import routes as _quick_reply_routes  # noqa: F401  (pages in admin and profile, API)
 
     app.register_blueprint(admin_bp)
     app.register_blueprint(profile_bp)

@@ -34,12 +34,14 @@ class Resource:
     to_json: Callable  # row -> dict
     guard: Callable  # the view decorator: who may call at all (token, admin)
     created_json: Callable | None = None  # the answer to POST, when it shows more (generated secrets)
+    list_query: type | None = None  # declared query parameters of the list (its filters)
     delete_query: type | None = None  # declared query parameters of DELETE
     extra: dict = field(default_factory=dict)
 
 
-class _No:
-    model_fields: dict = {}
+def _query(declared) -> dict:
+    """The declared parameters as given; the service refuses bad ones with its own message."""
+    return {name: request.args.get(name) for name in declared.model_fields} if declared else {}
 
 
 def register(resource: Resource) -> Resource:
@@ -48,9 +50,10 @@ def register(resource: Resource) -> Resource:
     r, ident = resource, f"/{resource.path}/<{key}>"
     endpoint = resource.path.replace("-", "_")
 
-    @documented(f"List {r.tag.lower()}", r.tag, answer=page_of(r.shape))
+    @documented(f"List {r.tag.lower()}", r.tag, answer=page_of(r.shape), query=r.list_query)
     def list_items(user):
-        return {"items": [r.to_json(row) for row in r.list(user)], "next": None}
+        rows = r.list(user, **_query(r.list_query))
+        return {"items": [r.to_json(row) for row in rows], "next": None}
 
     @documented(f"Create a {r.name}", r.tag, ok=201, answer=r.shape, body=r.schema)
     def create_item(user):
@@ -70,8 +73,7 @@ def register(resource: Resource) -> Resource:
 
     @documented(f"Delete a {r.name}", r.tag, ok=204, query=r.delete_query)
     def delete_item(user, **ids):
-        # The service reads the declared parameters (and refuses bad ones with its own message).
-        r.delete(user, ids[key], **{name: request.args.get(name) for name in (r.delete_query or _No).model_fields})
+        r.delete(user, ids[key], **_query(r.delete_query))
         return "", 204
 
     for view, rule, method in ((list_items, f"/{r.path}", "GET"), (create_item, f"/{r.path}", "POST"),

@@ -9,7 +9,7 @@ from ..errors import InvalidInput, Unauthorized
 from ..serializers import contact_json, message_json, ticket_json
 from ..tickets import outgoing, service
 from ..tickets.actions import ACTION_SEGMENT, TICKET_ACTIONS
-from ..tickets.inputs import ContactTags, MessageQuery, SendFile, SendText, TicketQuery, Transfer
+from ..tickets.inputs import ContactTags, MessageQuery, SendFile, SendMessage, TicketQuery, Transfer
 from ..tickets.queries import list_tickets, ticket_messages
 from ..tickets.visibility import get_visible_contact, get_visible_ticket
 from . import bp, shapes
@@ -123,11 +123,15 @@ def messages(user, ticket_id):
 @bp.post("/tickets/<ticket_id>/messages")
 @token_required
 @documented("Answer (the ticket must be open and the caller its assignee or an admin)", "Messages", ok=201,
-            answer=shapes.Message, body=SendText, multipart=SendFile)
+            answer=shapes.Message, body=SendMessage, multipart=SendFile)
 def send_message(user, ticket_id):
     if request.files.get("file"):  # multipart: a file, with ``text`` as its caption
         return message_json(outgoing.send_media(user, ticket_id, request.files["file"], request.form.get("text"))), 201
     body = json_body()
+    if body.get("quick_reply_id") not in (None, ""):
+        from ..quick_replies import send_to_ticket  # the quick replies' module builds on the API's
+
+        return message_json(send_to_ticket(user, ticket_id, body["quick_reply_id"])), 201
     return message_json(outgoing.send_text(user, ticket_id, body.get("text"))), 201
 
 

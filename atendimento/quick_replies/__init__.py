@@ -6,16 +6,23 @@ they may touch. The declaration, the rules and the JSON live here; ``routes.py``
 the pages (in /admin for global ones, in /profile for personal ones) and the API."""
 from __future__ import annotations
 
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
 from flask_babel import gettext as _
 from pydantic import Field
 from sqlalchemy import select
 
 from ..admin.base import commit_or_conflict
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..ids import parse_id
-from ..models import QuickReply, User
+from ..models import Message, QuickReply, Ticket, User, utcnow
 from ..schema import Boolean, Schema, Text, invalid
+from ..tickets import outgoing
+from ..tickets.visibility import get_visible_ticket
 
 
 class QuickReplyCreate(Schema):
@@ -24,11 +31,15 @@ class QuickReplyCreate(Schema):
     global_: Boolean = Field(False, alias="global",
                              description="Global (every attendant) or personal (the caller's).")
 
-def list_quick_replies(actor: User) -> list[QuickReply]:
-    """What ``actor`` manages and uses: the global replies and their own."""
-    owner = QuickReply.user_id == actor.id
-    query = select(QuickReply).where(owner | QuickReply.user_id.is_(None) if actor.is_admin else owner)
-    return list(db.session.scalars(query.order_by(QuickReply.shortcut, QuickReply.id)))
+def list_quick_replies(actor: User, q: str | None = None) -> list[QuickReply]:
+    """What ``actor`` uses: the global replies and their own, those whose shortcut or text
+    contains ``q`` (any case) when it is given. Only admins change the global ones."""
+    query = select(QuickReply).where((QuickReply.user_id == actor.id) | QuickReply.user_id.is_(None))
+    replies = list(db.session.scalars(query.order_by(QuickReply.shortcut, QuickReply.id)))
+    needle = (q or "").strip().lstrip("/").casefold() if isinstance(q, str) else ""
+    if not needle:
+        return replies
+    return [r for r in replies if needle in r.shortcut.casefold() or needle in r.text.casefold()]
 
 
 def get_quick_reply(actor: User, reply_id) -> QuickReply:
@@ -99,3 +110,41 @@ def delete_quick_reply(actor: User, reply_id) -> None:
 def quick_reply_json(reply: QuickReply) -> dict:
     return {"id": reply.id, "shortcut": reply.shortcut, "text": reply.text, "global": reply.user_id is None,
             "user_id": reply.user_id}
+
+
+# -- in a conversation ---------------------------------------------------------
+
+VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def fill(text: str, ticket: Ticket, sender: User, now: datetime | None = None) -> str:
+    """SPEC §6.1's variables, as the contact will read them; an unknown one stays as typed."""
+    local = (now or utcnow()).astimezone(ZoneInfo(sender.timezone or current_app.config["DEFAULT_TIMEZONE"]))
+    name = ticket.contact.display_name or ""
+    values = {
+        "nome": name,
+        "primeiro_nome": name.split()[0] if name.split() else "",
+        "atendente": sender.name,
+        "setor": ticket.sector.name if ticket.sector else "",
+        "protocolo": str(ticket.id),
+        # The customer's language, whatever the attendant's page speaks.
+        "saudacao": "Bom dia" if local.hour < 12 else "Boa tarde" if local.hour < 18 else "Boa noite",
+    }
+    return VARIABLE.sub(lambda m: values.get(m.group(1).lower(), m.group(0)), text)
+
+
+def for_ticket(actor: User, ticket_id, q: str | None = None) -> tuple[Ticket, list[tuple[QuickReply, str]]]:
+    """What the composer offers on a visible ticket: each reply with its text filled."""
+    ticket = get_visible_ticket(actor, ticket_id)
+    return ticket, [(reply, fill(reply.text, ticket, actor)) for reply in list_quick_replies(actor, q)]
+
+
+def send_to_ticket(actor: User, ticket_id, reply_id) -> Message:
+    """``{"quick_reply_id"}``: the reply's text, variables filled, sent as the attendant's."""
+    ticket = get_visible_ticket(actor, ticket_id)  # an invisible ticket is 404 before the reply is looked at
+    try:
+        reply = get_quick_reply(actor, reply_id)
+    except NotFound:
+        message = _("Unknown quick reply.")
+        raise InvalidInput(message, fields={"quick_reply_id": message}) from None
+    return outgoing.send(actor, ticket.id, text=fill(reply.text, ticket, actor))

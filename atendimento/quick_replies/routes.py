@@ -6,21 +6,29 @@ from functools import partial
 
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from ..admin import bp as admin_bp
-from ..admin.base import admin_required, delete_page, form_page, render_form
+from ..admin.base import delete_page, form_page, render_form
 from ..api import shapes
 from ..api.crud import Resource, register
+from ..api.routes import token_required
+from ..schema import Schema, Text
 from ..errors import NotFound
 from ..profile import bp as profile_bp
-from . import (QuickReplyCreate, create_quick_reply, delete_quick_reply, get_quick_reply, list_quick_replies,
+from ..tickets import bp as tickets_bp
+from . import (QuickReplyCreate, create_quick_reply, for_ticket, delete_quick_reply, get_quick_reply, list_quick_replies,
                quick_reply_json, update_quick_reply)
 
+class QuickReplyQuery(Schema):
+    q: Text(100, description="Shortcut or text contains (any case).") = ""
+
+
+# Any user (SPEC §6.1): the global replies and their own; only admins change global ones.
 register(Resource(
-    "quick reply", "quick-replies", "Quick replies", QuickReplyCreate, shapes.QuickReply, guard=admin_required,
+    "quick reply", "quick-replies", "Quick replies", QuickReplyCreate, shapes.QuickReply, guard=token_required,
     list=list_quick_replies, get=get_quick_reply, create=create_quick_reply, update=update_quick_reply,
-    delete=delete_quick_reply, to_json=quick_reply_json))
+    delete=delete_quick_reply, to_json=quick_reply_json, list_query=QuickReplyQuery))
 
 
 def _posted() -> dict:
@@ -127,3 +135,14 @@ def profile_delete_quick_reply(reply_id):
     reply = _mine(reply_id)
     return delete_page(lambda: delete_quick_reply(current_user, reply.id), _deleted(reply),
                        url_for("profile.quick_replies"), url_for("profile.edit_quick_reply", reply_id=reply.id))
+
+
+# -- in the composer -------------------------------------------------------------
+
+@tickets_bp.get("/tickets/<int:ticket_id>/quick-replies", endpoint="quick_replies")
+@login_required
+def composer_quick_replies(ticket_id):
+    """What ``/`` offers in this conversation: each reply with its variables filled."""
+    _ticket, replies = for_ticket(current_user, ticket_id, request.args.get("q"))
+    return {"items": [{"id": reply.id, "shortcut": reply.shortcut, "text": reply.text, "filled": filled,
+                       "global": reply.user_id is None} for reply, filled in replies]}

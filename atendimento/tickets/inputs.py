@@ -24,8 +24,11 @@ class Transfer(Schema):
     connection_id: OptionalId = None
 
 
-class SendText(Schema):
-    text: Text(MAX_TEXT_LENGTH, required=True)
+class SendMessage(Schema):
+    """A text, or a quick reply (its text with the variables filled, SPEC §6.1)."""
+
+    text: Text(MAX_TEXT_LENGTH, description="Required unless quick_reply_id is given.") = ""
+    quick_reply_id: OptionalId = None
 
 
 class SendFile(Schema):
