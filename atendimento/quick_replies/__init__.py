@@ -39,7 +39,9 @@ def list_quick_replies(actor: User, q: str | None = None) -> list[QuickReply]:
     needle = (q or "").strip().lstrip("/").casefold() if isinstance(q, str) else ""
     if not needle:
         return replies
-    return [r for r in replies if needle in r.shortcut.casefold() or needle in r.text.casefold()]
+    # The words of the text, not the names of its variables ({{primeiro_nome}} is no "p").
+    return [r for r in replies
+            if needle in r.shortcut.casefold() or needle in VARIABLE.sub(" ", r.text).casefold()]
 
 
 def get_quick_reply(actor: User, reply_id) -> QuickReply:
