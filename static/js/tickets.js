@@ -60,6 +60,7 @@
     const textarea = document.getElementById("composer");
     if (!form || !textarea || form.dataset.bound) return;
     form.dataset.bound = "1";
+    keepDraft(form, textarea);
     textarea.addEventListener("input", function () { autosize(textarea); });
     textarea.addEventListener("keydown", function (event) {
       // Enter sends, Shift+Enter breaks the line; never send mid IME composition.
@@ -94,6 +95,7 @@
       return response.json().catch(function () { return {}; }).then(function (json) {
         if (response.status === 201) {
           textarea.value = "";
+          forgetDraft(form);
           autosize(textarea);
           if (error) error.hidden = true;
           if (window.AtendimentoLive) window.AtendimentoLive.showMessage(json.message, json.html);
@@ -108,6 +110,28 @@
       if (button) button.disabled = false;
       textarea.focus();
     });
+  }
+
+  /* The unsent text of each conversation stays with it (per user and ticket, in this
+   * browser): switching tickets never carries a draft into another one, and coming back,
+   * or reloading, finds it again. Sent, it is forgotten. */
+  function keepDraft(form, textarea) {
+    const key = form.dataset.draftKey;
+    if (!key || !window.localStorage) return;
+    const saved = localStorage.getItem(key);
+    if (saved && !textarea.value) {
+      textarea.value = saved;
+      autosize(textarea);
+    }
+    textarea.addEventListener("input", function () {
+      try {
+        if (textarea.value.trim()) localStorage.setItem(key, textarea.value); else localStorage.removeItem(key);
+      } catch (e) { /* storage full or disabled: the composer still works */ }
+    });
+  }
+
+  function forgetDraft(form) {
+    if (form.dataset.draftKey && window.localStorage) localStorage.removeItem(form.dataset.draftKey);
   }
 
   function showComposerError(el, text) {
