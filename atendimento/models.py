@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -335,6 +336,10 @@ class Message(db.Model):
     media_mime: Mapped[str | None] = mapped_column(String(120))
     media_name: Mapped[str | None] = mapped_column(String(255))
     media_size: Mapped[int | None] = mapped_column(Integer)
+    # Seconds of an audio or video file, when known.
+    duration: Mapped[float | None] = mapped_column(Float)
+    # An audio recorded as a voice note (sent as one, or received as one), not an audio file.
+    voice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     external_id: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(10))
     error: Mapped[str | None] = mapped_column(Text)

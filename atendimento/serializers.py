@@ -55,6 +55,8 @@ def message_json(message: Message) -> dict:
         "media_name": message.media_name,
         "media_mime": message.media_mime,
         "media_size": message.media_size,
+        "duration": message.duration,
+        "voice": bool(message.voice),
         "author_id": message.author_id,
         "from_bot": message.from_bot,
         "quoted_id": message.quoted_id,

@@ -93,6 +93,8 @@ class Message(Shape):
     external_id: str | None
     media_url: str | None
     media_name: str | None = None
+    duration: float | None = Field(None, description="Seconds of an audio or video file, when known.")
+    voice: bool = Field(False, description="An audio recorded as a voice note (OGG/Opus), not an audio file.")
     author_id: Id | None
     from_bot: bool = False
     quoted_id: Id | None = None
