@@ -17,6 +17,7 @@ from pathlib import Path
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from .audio import probe_duration
 from .channels import http
 
 
@@ -173,16 +174,21 @@ def store(data: bytes, *, declared_mime: str | None = None, filename: str | None
         handle.write(data)
     os.replace(tmp, path)  # a reader never sees half a file
     return {"path": relative, "mime": mime, "name": display_name(filename, mime, kind), "size": len(data),
-            "kind": kind}
+            "kind": kind, "duration": probe_duration(data) if kind in ("audio", "video") else None}
 
 
-def save_upload(upload) -> dict:
-    """An attendant's upload (a werkzeug ``FileStorage``), read with the size limit."""
+def read_upload(upload) -> bytes:
+    """The content of an attendant's upload (a werkzeug ``FileStorage``), read with the size limit."""
     limit = max_bytes()
     data = upload.stream.read(limit + 1)
     if len(data) > limit:
         raise MediaUnavailable(f"file too large (over {limit} bytes)", permanent=True)
-    return store(data, declared_mime=upload.mimetype, filename=upload.filename)
+    return data
+
+
+def save_upload(upload) -> dict:
+    """An attendant's upload, stored as it came."""
+    return store(read_upload(upload), declared_mime=upload.mimetype, filename=upload.filename)
 
 
 def discard(relative_path: str | None) -> None:

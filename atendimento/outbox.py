@@ -132,7 +132,7 @@ def _outbound(message: Message, connection: Connection, adapter) -> Outbound:
         raise DeliveryError(_("The contact has no address on this channel."), permanent=True)
     outbound = Outbound(message_id=message.id, to=to, kind=message.kind, text=message.body or "",
                         media_mime=message.media_mime, media_name=message.media_name,
-                        extra=dict(message.meta or {}))
+                        voice=bool(message.voice), extra=dict(message.meta or {}))
     if message.media_path:
         path = absolute(message.media_path)
         if path is None or not path.is_file():

@@ -9,7 +9,7 @@ from ..errors import InvalidInput, Unauthorized
 from ..serializers import contact_json, message_json, ticket_json
 from ..tickets import outgoing, service
 from ..tickets.actions import ACTION_SEGMENT, TICKET_ACTIONS
-from ..tickets.inputs import ContactTags, MessageQuery, SendFile, SendMessage, TicketQuery, Transfer
+from ..tickets.inputs import ContactTags, MessageQuery, SendFile, SendMessage, TicketQuery, Transfer, voice_flag
 from ..tickets.queries import list_tickets, ticket_messages
 from ..tickets.visibility import get_visible_contact, get_visible_ticket
 from . import bp, shapes
@@ -126,7 +126,8 @@ def messages(user, ticket_id):
             answer=shapes.Message, body=SendMessage, multipart=SendFile)
 def send_message(user, ticket_id):
     if request.files.get("file"):  # multipart: a file, with ``text`` as its caption
-        return message_json(outgoing.send_media(user, ticket_id, request.files["file"], request.form.get("text"))), 201
+        return message_json(outgoing.send_media(user, ticket_id, request.files["file"], request.form.get("text"),
+                                                voice=voice_flag(request.form))), 201
     body = json_body()
     if body.get("quick_reply_id") not in (None, ""):
         from ..quick_replies import send_to_ticket  # the quick replies' module builds on the API's

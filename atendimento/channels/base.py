@@ -48,7 +48,8 @@ class Inbound:
     phone: str | None = None
     external_id: str | None = None
     timestamp: datetime | None = None
-    media: dict = field(default_factory=dict)  # path, mime, name, size once stored
+    media: dict = field(default_factory=dict)  # path, mime, name, size, duration once stored
+    voice: bool = False  # the provider says the audio was recorded as a voice note
     choice: str | None = None  # the option id of a native menu reply (WhatsApp list/buttons)
     reaction: dict | None = None  # {"emoji", "target": external id}; ingest writes its line ("" emoji: removed)
 
@@ -103,6 +104,7 @@ class Outbound:
     media_mime: str | None = None
     media_name: str | None = None
     media_url: str | None = None  # a signed public link, for gateways that fetch the file
+    voice: bool = False  # an OGG/Opus recording to send as a voice note, not as an audio file
     extra: dict = field(default_factory=dict)
 
 

@@ -12,8 +12,8 @@ whose line ingest writes; the business's own reactions are not stored. The reque
 carry the instance's API key (``apikey`` in the body, or the ``apikey`` header).
 
 Out: ``POST {base}/message/sendText/{instance}``, ``/message/sendMedia/{instance}``
-(image, video, document, base64) and ``/message/sendWhatsAppAudio/{instance}`` (voice
-note). No idempotency key, but every send is echoed back (``send.message`` /
+(image, video, document, audio file; base64) and ``/message/sendWhatsAppAudio/{instance}``
+(voice note). No idempotency key, but every send is echoed back (``send.message`` /
 ``messages.upsert`` with ``fromMe``), which settles an attempt whose answer was lost.
 """
 from __future__ import annotations
@@ -126,6 +126,7 @@ class EvolutionAdapter(ChannelAdapter):
             inbound.body = as_text(content.get("text"))
         elif kind in MEDIA_TYPES:
             inbound.kind, inbound.body = MEDIA_TYPES[kind], as_text(content.get("caption"))
+            inbound.voice = kind == "audioMessage" and content.get("ptt") is True
             ref = {"key": {"id": as_text(key.get("id")), "remoteJid": as_text(key.get("remoteJid")),
                            "fromMe": bool(key.get("fromMe"))}}
             if media_url:
@@ -191,10 +192,10 @@ class EvolutionAdapter(ChannelAdapter):
             answer = self._call("message/sendText", {"number": outbound.to, "text": outbound.text})
         else:
             encoded = base64.b64encode(Path(outbound.media_path).read_bytes()).decode()
-            if outbound.kind == "audio":
+            if outbound.kind == "audio" and outbound.voice:
                 answer = self._call("message/sendWhatsAppAudio", {"number": outbound.to, "audio": encoded})
-            else:
-                mediatype = outbound.kind if outbound.kind in ("image", "video") else "document"
+            else:  # an audio file goes as one (mediatype audio), not as a recording
+                mediatype = outbound.kind if outbound.kind in ("image", "video", "audio") else "document"
                 answer = self._call("message/sendMedia", {
                     "number": outbound.to, "mediatype": mediatype, "mimetype": outbound.media_mime,
                     "caption": outbound.text or "", "media": encoded, "fileName": outbound.media_name,

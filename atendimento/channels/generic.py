@@ -3,7 +3,7 @@
 In: ``{"id", "from", "name", "text", "timestamp", "media": {"url", "mime_type",
 "filename"}}`` or ``{"type": "status", "id", "status"}`` (one object or a list),
 signed ``X-Signature-256: sha256=<hex HMAC of the body>`` with the connection secret.
-Out: ``{"id", "to", "text", "media"}`` POSTed, signed the same way, to the
+Out: ``{"id", "to", "text", "media"}`` (``media.voice``: a voice note, OGG/Opus) POSTed, signed the same way, to the
 connection's ``outbound_url``; the answer's ``id`` becomes the external id. Our
 ``id`` (also sent as ``Idempotency-Key``) lets the gateway drop a repeated attempt,
 so retrying an attempt whose answer was lost cannot send twice.
@@ -68,6 +68,7 @@ class GenericAdapter(ChannelAdapter):
         media = item.get("media")
         if isinstance(media, dict) and media.get("url"):
             ref = {"url": as_text(media["url"])}
+            inbound.voice = media.get("voice") is True
             return Incoming(inbound, MediaRef(ref, as_text(media.get("mime_type")) or None,
                                               as_text(media.get("filename")) or None))
         if not inbound.body:
@@ -86,6 +87,8 @@ class GenericAdapter(ChannelAdapter):
         if outbound.media_url:
             body["media"] = {"url": outbound.media_url, "mime_type": outbound.media_mime,
                              "filename": outbound.media_name}
+            if outbound.voice:
+                body["media"]["voice"] = True  # an OGG/Opus recording, to play as a voice note
         raw = http.json_bytes(body)
         headers = {"Content-Type": "application/json", "X-Signature-256": sign(self.secret, raw),
                    "Idempotency-Key": f"atendimento-{outbound.message_id}"}

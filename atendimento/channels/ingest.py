@@ -224,7 +224,8 @@ def record_echo(connection: Connection, adapter, item: Incoming) -> Message | No
         ticket_id=ticket_id, connection_id=connection.id, direction="out", kind=inbound.kind,
         body=inbound.body or "", external_id=inbound.external_id, status="sent", author_id=None,
         media_path=media.get("path"), media_mime=media.get("mime"), media_name=media.get("name"),
-        media_size=media.get("size"), created_at=inbound.timestamp or now, attempts=0, from_bot=False,
+        media_size=media.get("size"), duration=media.get("duration"), voice=inbound.voice,
+        created_at=inbound.timestamp or now, attempts=0, from_bot=False,
     )
     if message_id is None:
         db.session.rollback()
@@ -334,7 +335,8 @@ def _retry_one(message_id: int, now) -> None:
     db.session.execute(
         update(Message).where(Message.id == message_id)
         .values(media_path=stored["path"], media_mime=stored["mime"], media_name=stored["name"],
-                media_size=stored["size"], kind=stored["kind"], media_ref=None, error=None, next_attempt_at=None)
+                media_size=stored["size"], duration=stored.get("duration"), kind=stored["kind"], media_ref=None,
+                error=None, next_attempt_at=None)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()

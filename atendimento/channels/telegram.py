@@ -6,8 +6,8 @@ private chats are a customer's conversation; groups and channels are acknowledge
 ignored. Files come as ``file_id``: ``getFile`` gives a ``file_path`` fetched from
 ``{base}/file/bot<token>/<file_path>``.
 
-Out: ``sendMessage``, ``sendPhoto``, ``sendDocument``, ``sendVoice`` (OGG/Opus audio),
-``sendAudio`` (other audio) and ``sendVideo``, files uploaded as multipart. Telegram
+Out: ``sendMessage``, ``sendPhoto``, ``sendDocument``, ``sendVoice`` (a voice note, OGG/Opus),
+``sendAudio`` (an audio file) and ``sendVideo``, files uploaded as multipart. Telegram
 has no idempotency key and no webhook for our own sends, so an attempt whose answer
 was lost is marked failed for the attendant to check, never resent on its own. A bot's
 menu goes out as a reply keyboard, one option a row; a tap sends the button's text
@@ -94,7 +94,7 @@ class TelegramAdapter(ChannelAdapter):
                 content = max(content, key=lambda size: (size.get("file_size") or 0,
                                                          (size.get("width") or 0) * (size.get("height") or 0)))
             if isinstance(content, dict) and content.get("file_id"):
-                inbound.kind = kind
+                inbound.kind, inbound.voice = kind, field == "voice"
                 mime = as_text(content.get("mime_type")) or ("audio/ogg" if field == "voice" else None)
                 return Incoming(inbound, MediaRef({"file_id": as_text(content["file_id"])}, mime,
                                                   as_text(content.get("file_name")) or None))
@@ -166,8 +166,7 @@ class TelegramAdapter(ChannelAdapter):
         if outbound.kind == "video":
             return "sendVideo", "video"
         if outbound.kind == "audio":
-            voice = (outbound.media_mime or "").startswith("audio/ogg")
-            return ("sendVoice", "voice") if voice else ("sendAudio", "audio")
+            return ("sendVoice", "voice") if outbound.voice else ("sendAudio", "audio")
         return "sendDocument", "document"
 
     def _call(self, method: str, *, json_body=None, fields=None, files=None):

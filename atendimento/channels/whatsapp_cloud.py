@@ -9,7 +9,7 @@ fetched with the same token. A ``reaction`` names the reacted-to ``message_id`` 
 ``emoji`` (empty once removed); ingest writes its line.
 
 Out: ``POST {base}/{phone_number_id}/messages``; files are uploaded first to
-``{base}/{phone_number_id}/media``. Meta has no idempotency key, so every send
+``{base}/{phone_number_id}/media``; a voice note is ``audio`` with ``voice: true``. Meta has no idempotency key, so every send
 carries ``biz_opaque_callback_data`` with our message id: Meta echoes it in the
 status webhooks, which settles an attempt whose answer we never saw. A bot's menu
 goes out as an interactive message (reply buttons, or a list past three options) whose
@@ -113,6 +113,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
             inbound.body = as_text(content.get("body"))
         elif kind in MEDIA_TYPES and content.get("id"):
             inbound.kind, inbound.body = MEDIA_TYPES[kind], as_text(content.get("caption"))
+            inbound.voice = kind == "audio" and content.get("voice") is True
             ref = {"id": as_text(content["id"])}
             return Incoming(inbound, MediaRef(ref, as_text(content.get("mime_type")) or None,
                                               as_text(content.get("filename")) or None))
@@ -208,6 +209,8 @@ class WhatsAppCloudAdapter(ChannelAdapter):
             return {"type": "interactive", "interactive": {"header": {"type": wa_type, wa_type: media}, **menu}}
         if outbound.text and wa_type != "audio":  # audio takes no caption
             media["caption"] = outbound.text
+        if wa_type == "audio" and outbound.voice:
+            media["voice"] = True  # OGG/Opus: shown as a voice message (play button, transcript)
         return {"type": wa_type, wa_type: media}
 
     def _upload(self, outbound: Outbound) -> str:

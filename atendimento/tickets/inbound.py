@@ -98,7 +98,8 @@ def receive_inbound(connection, inbound: Inbound) -> Message | None:
         ticket_id=ticket_id, connection_id=connection.id, direction="in", kind=inbound.kind,
         body=inbound.body or "", external_id=inbound.external_id, status="received",
         media_path=media.get("path"), media_mime=media.get("mime"), media_name=media.get("name"),
-        media_size=media.get("size"), created_at=inbound.timestamp or now, attempts=0, from_bot=False,
+        media_size=media.get("size"), duration=media.get("duration"), voice=inbound.voice,
+        created_at=inbound.timestamp or now, attempts=0, from_bot=False,
     ).on_conflict_do_nothing(index_elements=["connection_id", "external_id"]).returning(Message)
     message = db.session.scalars(message, execution_options={"populate_existing": True}).first()
     if message is None:  # a redelivery: the message is already stored

@@ -34,6 +34,15 @@ class SendMessage(Schema):
 class SendFile(Schema):
     file: Annotated[Any, WithJsonSchema({"type": "string", "contentMediaType": "application/octet-stream"})]
     text: Text(MAX_TEXT_LENGTH, description="The caption.") = ""
+    voice: Annotated[Any, WithJsonSchema({
+        "type": "boolean", "default": False,
+        "description": "`true` (or `1`): a recording (WebM, MP4, OGG, WAV, MP3…) sent as a voice note, "
+                       "converted to OGG/Opus mono; otherwise the file goes as it is."})] = False
+
+
+def voice_flag(form) -> bool:
+    """A multipart form's ``voice`` (SendFile): only "true" or "1" make the file a voice note."""
+    return str(form.get("voice", "")).strip().lower() in ("true", "1")
 
 
 class ContactTags(Schema):

@@ -7,12 +7,16 @@ flow's own conditional update (``compose`` + ``preview_values``), and announced 
 """
 from __future__ import annotations
 
+import time
+
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import update
 
+from ..audio import OGG_MIME, VOICE_NAME, to_voice_note
 from ..errors import InvalidInput, InvalidTransition
 from ..extensions import db
-from ..media import MediaUnavailable, discard, save_upload
+from ..media import MediaUnavailable, discard, read_upload, save_upload, store
 from ..models import Message, Ticket, User, utcnow
 from ..serializers import ticket_json
 from . import state
@@ -33,7 +37,7 @@ def compose(ticket: Ticket, *, author: User | None = None, from_bot: bool = Fals
         author_id=author.id if author is not None else None, from_bot=from_bot, kind=kind, body=body,
         status="queued", created_at=now, next_attempt_at=now, attempts=0, meta=meta,
         media_path=media.get("path"), media_mime=media.get("mime"), media_name=media.get("name"),
-        media_size=media.get("size"),
+        media_size=media.get("size"), duration=media.get("duration"), voice=bool(media.get("voice")),
     )
     db.session.add(message)
     return message
@@ -44,22 +48,25 @@ def send_text(actor: User, ticket_id, text) -> Message:
     return send(actor, ticket_id, text=text)
 
 
-def send_media(actor: User, ticket_id, upload, caption: str | None = "") -> Message:
-    """An attendant's file (image, audio, video or document), with an optional caption."""
+def send_media(actor: User, ticket_id, upload, caption: str | None = "", *, voice: bool = False) -> Message:
+    """An attendant's file (image, audio, video or document), with an optional caption;
+    ``voice``: a recording, sent as a voice note."""
     if upload is None or not getattr(upload, "filename", None):
         get_visible_ticket(actor, ticket_id)  # an invisible ticket is 404 before any validation
         raise InvalidInput(_("Choose a file to send."), fields={"file": _("Choose a file to send.")})
-    return send(actor, ticket_id, text=caption, upload=upload)
+    return send(actor, ticket_id, text=caption, upload=upload, voice=voice)
 
 
-def send(actor: User, ticket_id, *, text=None, upload=None) -> Message:
-    """What an attendant sends: a text, or a file with ``text`` as its caption."""
+def send(actor: User, ticket_id, *, text=None, upload=None, voice: bool = False) -> Message:
+    """What an attendant sends: a text, or a file with ``text`` as its caption. A ``voice``
+    upload is converted to OGG/Opus mono, the one format every channel plays as a voice note;
+    any other file goes as it came."""
     ticket = get_visible_ticket(actor, ticket_id)
     body = _clean_text(text, required=upload is None)
     state.require_answerable(ticket, actor)
     media, kind = None, "text"
     if upload is not None:
-        media = _store_upload(upload)
+        media = _store_voice_note(upload) if voice else _store_upload(upload)
         kind = media["kind"] if media["kind"] != "sticker" else "image"
     return _commit_new(ticket, compose(ticket, author=actor, kind=kind, body=body, media=media), media)
 
@@ -80,6 +87,21 @@ def _store_upload(upload) -> dict:
     except MediaUnavailable as error:
         raise InvalidInput(_("This file cannot be sent: %(reason)s", reason=str(error)),
                            fields={"file": str(error)}) from None
+
+
+def _store_voice_note(upload) -> dict:
+    """The recording as a voice note; ``NotAudio`` (422) when it is no audio."""
+    try:
+        recorded = read_upload(upload)
+        started = time.perf_counter()
+        ogg, seconds = to_voice_note(recorded)
+        current_app.logger.info("voice note: %.1f s of audio converted in %.0f ms", seconds,
+                                (time.perf_counter() - started) * 1000)
+        media = store(ogg, declared_mime=OGG_MIME, filename=VOICE_NAME, kind_hint="audio")
+    except MediaUnavailable as error:
+        raise InvalidInput(_("This file cannot be sent: %(reason)s", reason=str(error)),
+                           fields={"file": str(error)}) from None
+    return {**media, "duration": seconds, "voice": True}
 
 
 def _commit_new(ticket: Ticket, message: Message, media: dict | None) -> Message:

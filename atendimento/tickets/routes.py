@@ -16,6 +16,7 @@ from ..serializers import message_json
 from ..web import user_timezone
 from . import bp, fragments, outgoing, service, state
 from .actions import ACTION_SEGMENT, TICKET_ACTIONS
+from .inputs import voice_flag
 from .queries import (TABS, contact_history, list_tickets, reply_window_closed, tab_counts, ticket_events,
                       ticket_messages, transfer_attendants)
 from .visibility import get_visible_message
@@ -192,7 +193,11 @@ def send(ticket_id):
     bubble in the answer); a plain form post comes back to the conversation."""
     wants_json = request.accept_mimetypes.best == "application/json"
     try:
-        message = outgoing.send_text(current_user, ticket_id, request.form.get("text"))
+        if request.files.get("file"):  # a file (``voice``: a recording), with ``text`` as its caption
+            message = outgoing.send_media(current_user, ticket_id, request.files["file"], request.form.get("text"),
+                                          voice=voice_flag(request.form))
+        else:
+            message = outgoing.send_text(current_user, ticket_id, request.form.get("text"))
     except DomainError as error:
         if wants_json and error.status != 404:
             return domain_error(error)  # the API's one JSON shape, fields included

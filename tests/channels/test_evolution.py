@@ -125,7 +125,7 @@ def test_voice_note_fetched_through_get_base64(app, client, evolution, evolution
     post_webhook(client, evolution, upsert(_media("audioMessage", OGG, "audio/ogg; codecs=opus", ptt=True,
                                                   seconds=4), "audioMessage"))
     stored = only_message()
-    assert (stored.kind, stored.media_mime) == ("audio", "audio/ogg")
+    assert (stored.kind, stored.media_mime, stored.voice) == ("audio", "audio/ogg", True)  # ptt: a voice note
     assert stored_bytes(app, stored) == OGG
     (call,) = evolution_api.calls("POST", f"/chat/getBase64FromMediaMessage/{INSTANCE}")
     assert call.headers["apikey"] == APIKEY and call.json["message"]["key"]["id"] == "3EB0C431C26A1916E07A"
@@ -222,7 +222,8 @@ def test_outbound_text(evolution, evolution_api, factory):
 
 @pytest.mark.parametrize("data, filename, endpoint, mediatype", [
     (JPEG, "foto.jpg", "sendMedia", "image"), (MP4, "video.mp4", "sendMedia", "video"),
-    (PDF, "nota.pdf", "sendMedia", "document"), (OGG, "voz.ogg", "sendWhatsAppAudio", None)])
+    (PDF, "nota.pdf", "sendMedia", "document"),
+    (OGG, "voz.ogg", "sendMedia", "audio")])  # a file from disk, not a voice note (tests/test_voice_notes.py)
 def test_outbound_files(evolution, evolution_api, factory, data, filename, endpoint, mediatype):
     from io import BytesIO
 
@@ -234,12 +235,8 @@ def test_outbound_files(evolution, evolution_api, factory, data, filename, endpo
     queued = send_media(ticket.user, ticket.id, FileStorage(BytesIO(data), filename), "legenda")
     deliver_due()
     (call,) = evolution_api.calls("POST", f"/message/{endpoint}/{INSTANCE}")
-    if mediatype is None:
-        assert call.json == {"number": CUSTOMER, "audio": base64.b64encode(data).decode()}
-    else:
-        assert base64.b64decode(call.json["media"]) == data
-        assert (call.json["mediatype"], call.json["fileName"], call.json["caption"]) == (mediatype, filename,
-                                                                                        "legenda")
+    assert base64.b64decode(call.json["media"]) == data
+    assert (call.json["mediatype"], call.json["fileName"], call.json["caption"]) == (mediatype, filename, "legenda")
     assert db.session.get(Message, queued.id).status == "sent"
 
 

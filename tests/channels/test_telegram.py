@@ -124,6 +124,7 @@ def test_each_file_type_is_fetched_through_get_file(app, client, telegram, bot_a
     post(client, telegram, update(content))
     stored = only_message()
     assert (stored.kind, stored.media_mime, stored.error) == (kind, mime, None)
+    assert stored.voice == (field == "voice")  # a recording, not an audio file
     assert stored_bytes(app, stored) == data
     assert stored.body == content.get("caption", "")
     if field == "document":
@@ -161,7 +162,8 @@ def test_outbound_text_uses_send_message(telegram, bot_api, factory):
 
 @pytest.mark.parametrize("data, filename, method, field", [
     (JPEG, "foto.jpg", "sendPhoto", "photo"), (PDF, "nota.pdf", "sendDocument", "document"),
-    (OGG, "voz.ogg", "sendVoice", "voice"), (MP3, "musica.mp3", "sendAudio", "audio"),
+    (OGG, "voz.ogg", "sendAudio", "audio"),  # a file from disk, not a voice note (tests/test_voice_notes.py)
+    (MP3, "musica.mp3", "sendAudio", "audio"),
     (MP4, "video.mp4", "sendVideo", "video")])
 def test_outbound_files_use_the_matching_method(telegram, bot_api, factory, data, filename, method, field):
     ticket = _open_ticket(factory, telegram)

@@ -147,6 +147,7 @@ def test_each_media_type_is_downloaded_with_the_token(app, client, whatsapp, gra
     post(client, whatsapp, notification([message(wa_type, content)]))
     stored = only_message()
     assert (stored.kind, stored.media_mime, stored.error) == (kind, mime, None)
+    assert stored.voice == (wa_type == "audio")  # audio.voice: a voice note
     assert stored.body == content.get("caption", "")
     assert stored_bytes(app, stored) == data
     if wa_type == "document":
