@@ -197,6 +197,7 @@ def test_status_changes_are_published(ticket, published):
 def test_the_background_worker_wakes_up_for_a_new_message(app, ticket, provider):
     app.config["OUTBOX_POLL_S"] = 60  # only the wake-up can make it quick
     worker = worker_of(app)
+    db.session.commit()  # end this session's transaction: on SQLite it holds the write lock run_once needs
     worker.run_once()  # nothing due yet
     worker.start()
     try:
