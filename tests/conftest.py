@@ -1,22 +1,61 @@
 """Fixtures: every database-facing test runs on SQLite + in-process broker and on
-PostgreSQL + Redis. PostgreSQL and Redis being unreachable is an error, never a skip."""
+PostgreSQL + Redis. PostgreSQL and Redis being unreachable is an error, never a skip.
+
+Under pytest-xdist (``scripts/test`` runs ``-n 2``) each worker has a world of its own:
+worker ``gwN`` uses the PostgreSQL database ``<TEST_DATABASE_URL's database>_gwN`` (created
+when missing) and the Redis database number of ``TEST_REDIS_URL`` plus N (minus N when that
+would pass 15); SQLite files, media and logs are under pytest's ``tmp_path``, per worker too,
+and live servers listen on ports the kernel picks. Without xdist (``-n 0``, ``-p no:xdist``)
+the two URLs are used as they are."""
 from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from atendimento import create_app
 from atendimento.extensions import db
 
 from .factories import Factory
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+BASE_PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+BASE_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Set by pytest-xdist in its workers ("gw0", "gw1", …; and how many there are); unset otherwise.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+REDIS_DATABASES = 16  # Redis' default ``databases``
 BACKENDS = ("sqlite", "postgresql")
+
+
+def worker_database_url(url: str, worker: str = WORKER) -> str:
+    """``…/test`` for a run without workers, ``…/test_gw1`` for worker gw1."""
+    if not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+def worker_redis_url(url: str, worker: str = WORKER, workers: int = WORKERS) -> tuple[str, str | None]:
+    """The Redis URL of ``worker``: a database number of its own (its keys, and its pub/sub since
+    the broker's channel names the database), and what is wrong when there are too few numbers."""
+    if not worker:
+        return url, None
+    parts = urlsplit(url)
+    base, index = int(parts.path.strip("/") or 0), int(worker.removeprefix("gw"))
+    number = base + index if base + workers - 1 < REDIS_DATABASES else base - index
+    if number < 0:
+        return url, (f"{workers} xdist workers need {workers} Redis databases counting from {base} "
+                     f"(TEST_REDIS_URL={url}) and Redis has {REDIS_DATABASES}: run fewer workers (-n)")
+    return urlunsplit(parts._replace(path=f"/{number}")), None
+
+
+PG_URL = worker_database_url(BASE_PG_URL)
+REDIS_URL, REDIS_URL_PROBLEM = worker_redis_url(BASE_REDIS_URL)
 
 
 def _pg_url(url: str = PG_URL) -> str:
@@ -25,10 +64,37 @@ def _pg_url(url: str = PG_URL) -> str:
     return normalize_database_url(url)
 
 
+def pytest_configure(config):
+    """Compile the translations once, before any worker starts: every ``create_app`` compiles
+    the stale ones, and two processes doing so at once race on the same temporary file."""
+    if not WORKER:
+        from atendimento.i18n import compile_translations
+
+        compile_translations()
+
+
+def _create_worker_database() -> None:
+    """CREATE DATABASE this worker's database when it is missing, through the server's
+    ``postgres`` database."""
+    name = make_url(PG_URL).database
+    server = sa.create_engine(make_url(_pg_url(BASE_PG_URL)).set(database="postgres"),
+                              isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    try:
+        with server.connect() as conn:
+            if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        server.dispose()
+
+
 @pytest.fixture(scope="session")
 def services_up():
     """Fail loudly, with the command that fixes it, when PostgreSQL or Redis is down."""
+    if REDIS_URL_PROBLEM:
+        pytest.fail(REDIS_URL_PROBLEM, pytrace=False)
     try:
+        if WORKER:
+            _create_worker_database()
         engine = sa.create_engine(_pg_url(), connect_args={"connect_timeout": 5})
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
@@ -46,7 +112,7 @@ def services_up():
 
 @pytest.fixture(scope="session")
 def pg_schema(services_up):
-    """A PostgreSQL schema built from the models once per run."""
+    """A PostgreSQL schema built from the models once per run (per xdist worker: in its own database)."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": _pg_url(), "TESTING": True})
     with app.app_context():
         db.drop_all()
@@ -77,14 +143,38 @@ def make_overrides(backend: str, tmp_path, request) -> dict:
 
 
 def truncate_all() -> None:
-    tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-    db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    """Empty every table and restart every id sequence, as ``TRUNCATE … RESTART IDENTITY``
+    would. A test leaves a handful of rows, and DELETE of a few rows takes ~10 ms where
+    TRUNCATE (new files for 18 tables and their indexes) takes 100-250 ms, twice per test."""
+    deletes = [f"DELETE FROM {table.name}" for table in reversed(db.metadata.sorted_tables)]
+    sequences = db.session.scalars(sa.text(
+        "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences "
+        "WHERE schemaname = current_schema()")).all()
+    restarts = [f"ALTER SEQUENCE {name} RESTART" for name in sequences]
+    db.session.execute(sa.text("; ".join(deletes + restarts)))
     db.session.commit()
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     return request.param
+
+
+def close_broker(broker) -> None:
+    """Stop the broker's heartbeat and Redis subscriber threads, without waiting a second.
+
+    ``RedisBroker.close()`` joins a subscriber that is blocked in ``get_message(timeout=1.0)``
+    and only sees that it is closing when that returns: about 1 s per test that opened a
+    stream. So, once closing is flagged, an empty message on its own channel wakes it up
+    (every subscriber ignores it: it carries no event id)."""
+    thread = getattr(broker, "_thread", None)
+    if thread is not None and thread.is_alive():
+        broker._closing.set()
+        try:
+            broker.redis.publish(broker.channel, b"")
+        except redis.RedisError:  # Redis gone (the outage tests): close() waits as it always did
+            pass
+    broker.close()
 
 
 @contextmanager
@@ -97,7 +187,7 @@ def running_app(backend: str, overrides: dict):
         else:
             truncate_all()
         yield app
-        app.extensions["realtime"].close()  # its heartbeat (and Redis subscriber) threads
+        close_broker(app.extensions["realtime"])
         db.session.remove()
         if backend == "postgresql":
             truncate_all()
