@@ -20,6 +20,12 @@ from .errors import InvalidInput
 
 RATE = 48000  # Opus's own rate: no resampling on the phone
 BIT_RATE = 24000  # speech; keeps up to ~2.5 min under the 512 KB WhatsApp still shows a play button for
+# Measured with bench/voice.py: "voip" (SILK) and the top complexity cost 1.5-2x the CPU of
+# CELT at complexity 3 for no audible gain at 24 kbps; 60 ms packets (as Telegram's own
+# clients record) are a third of the packets, and of PyAV's per-packet overhead.
+ENCODER_OPTIONS = {"application": "audio", "frame_duration": "60", "compression_level": "3"}
+# A mono Opus recording up to this rate is copied as it is (the composer records at 32 kbps).
+COPY_MAX_BIT_RATE = 48000
 MAX_SECONDS = 20 * 60
 OGG_MIME, VOICE_NAME = "audio/ogg", "voice-note.ogg"
 
@@ -67,15 +73,55 @@ def _open(source):
 
 def to_voice_note(source) -> tuple[bytes, float]:
     """``source`` (path, bytes or binary file) as OGG/Opus mono 48 kHz: (the file, its seconds).
-    Raise ``NotAudio`` when there is no audio to read in it."""
+    Raise ``NotAudio`` when there is no audio to read in it.
+
+    A recording that already is mono Opus at a voice note's bit rate (what the composer
+    asks Chromium and Firefox for) is only moved from its WebM into OGG: no quality lost,
+    a few milliseconds. Anything else is decoded and encoded again."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = io.BytesIO(source)
     container, stream = _open(source)
+    try:
+        if stream.codec_context.name == "opus" and stream.codec_context.channels == 1:
+            copied = _copy_opus(container, stream)
+            if copied is not None:
+                return copied
+            container.close()
+            if hasattr(source, "seek"):
+                source.seek(0)
+            container, stream = _open(source)
+        return _transcode(container, stream)
+    finally:
+        container.close()
+
+
+def _copy_opus(container, stream) -> tuple[bytes, float] | None:
+    """The Opus packets in OGG, or None when that would not make a good voice note."""
+    out = io.BytesIO()
+    try:
+        with av.open(out, mode="w", format="ogg") as ogg:
+            copy = ogg.add_stream_from_template(stream)
+            for packet in container.demux(stream):
+                if packet.dts is None:  # the demuxer's end-of-stream marker
+                    continue
+                packet.stream = copy
+                ogg.mux(packet)
+    except av.FFmpegError:
+        return None
+    data = out.getvalue()
+    seconds = probe_duration(data)
+    if not seconds or seconds > MAX_SECONDS or len(data) * 8 / seconds > COPY_MAX_BIT_RATE:
+        return None
+    return data, seconds
+
+
+def _transcode(container, stream) -> tuple[bytes, float]:
     out = io.BytesIO()
     samples = 0
     try:
         with av.open(out, mode="w", format="ogg") as ogg:
-            opus = ogg.add_stream("libopus", rate=RATE, layout="mono")
-            opus.bit_rate = BIT_RATE
-            opus.codec_context.options = {"application": "voip"}
+            opus = ogg.add_stream("libopus", rate=RATE, layout="mono", options=ENCODER_OPTIONS)
+            opus.codec_context.bit_rate = BIT_RATE
             resampler = av.AudioResampler(format=opus.codec_context.format.name, layout="mono", rate=RATE)
             for frame in container.decode(stream):
                 for mono in resampler.resample(frame):
@@ -89,8 +135,6 @@ def to_voice_note(source) -> tuple[bytes, float]:
             ogg.mux(opus.encode(None))
     except av.FFmpegError:
         raise NotAudio() from None
-    finally:
-        container.close()
     if not samples:
         raise NotAudio()
     return out.getvalue(), round(samples / RATE, 2)

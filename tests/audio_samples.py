@@ -1,6 +1,7 @@
 """Real recordings made with PyAV for the voice-note tests and bench/voice.py: a 440 Hz
 sine wave, stereo 48 kHz like a browser's microphone, in the container and codec asked for
-(``webm``/``libopus`` as Chromium and Firefox record, ``mp4``/``aac`` as Safari does)."""
+(``webm``/``libopus`` as Chromium and Firefox record, ``mp4``/``aac`` as Safari does; mono
+at 32 kbps is what the composer asks a browser for)."""
 from __future__ import annotations
 
 import array
@@ -12,12 +13,17 @@ import av
 RATE = 48000
 
 
-def sine_recording(container_format: str, codec: str, seconds: float, *, layout: str = "stereo") -> bytes:
+def sine_recording(container_format: str, codec: str, seconds: float, *, layout: str = "stereo",
+                   bit_rate: int | None = None) -> bytes:
     channels = 2 if layout == "stereo" else 1
     period = [int(9000 * math.sin(2 * math.pi * 440 * i / RATE)) for i in range(RATE // 440 * 10)]
     out = io.BytesIO()
     with av.open(out, mode="w", format=container_format) as container:
-        stream = container.add_stream(codec, rate=RATE, layout=layout)
+        # Constant bit rate when one is asked for: libopus's VBR spends twice as much on a pure tone.
+        options = {"vbr": "off"} if bit_rate and codec == "libopus" else {}
+        stream = container.add_stream(codec, rate=RATE, layout=layout, options=options)
+        if bit_rate:
+            stream.codec_context.bit_rate = bit_rate
         total, done, size = int(seconds * RATE), 0, 1024
         while done < total:
             n = min(size, total - done)
