@@ -127,13 +127,14 @@ def messages(user, ticket_id):
 def send_message(user, ticket_id):
     if request.files.get("file"):  # multipart: a file, with ``text`` as its caption
         return message_json(outgoing.send_media(user, ticket_id, request.files["file"], request.form.get("text"),
-                                                voice=voice_flag(request.form))), 201
+                                                voice=voice_flag(request.form),
+                                                quoted_id=request.form.get("quoted_id"))), 201
     body = json_body()
     if body.get("quick_reply_id") not in (None, ""):
         from ..quick_replies import send_to_ticket  # the quick replies' module builds on the API's
 
-        return message_json(send_to_ticket(user, ticket_id, body["quick_reply_id"])), 201
-    return message_json(outgoing.send_text(user, ticket_id, body.get("text"))), 201
+        return message_json(send_to_ticket(user, ticket_id, body["quick_reply_id"], body.get("quoted_id"))), 201
+    return message_json(outgoing.send_text(user, ticket_id, body.get("text"), quoted_id=body.get("quoted_id"))), 201
 
 
 # -- contacts ----------------------------------------------------------------

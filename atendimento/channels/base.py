@@ -105,6 +105,10 @@ class Outbound:
     media_name: str | None = None
     media_url: str | None = None  # a signed public link, for gateways that fetch the file
     voice: bool = False  # an OGG/Opus recording to send as a voice note, not as an audio file
+    # The message this one answers (Responder): its id at the provider and its text, for
+    # the channel's reply reference. None when it never reached the provider.
+    quoted_external_id: str | None = None
+    quoted_text: str = ""
     extra: dict = field(default_factory=dict)
 
 

@@ -188,17 +188,22 @@ class EvolutionAdapter(ChannelAdapter):
     # -- outbound ------------------------------------------------------------
 
     def send(self, outbound: Outbound) -> str | None:
+        # Responder: Evolution quotes a message given its key and its content.
+        quoted = ({"quoted": {"key": {"id": outbound.quoted_external_id},
+                              "message": {"conversation": outbound.quoted_text}}}
+                  if outbound.quoted_external_id else {})
         if outbound.kind == "text" or not outbound.media_path:
-            answer = self._call("message/sendText", {"number": outbound.to, "text": outbound.text})
+            answer = self._call("message/sendText", {"number": outbound.to, "text": outbound.text, **quoted})
         else:
             encoded = base64.b64encode(Path(outbound.media_path).read_bytes()).decode()
             if outbound.kind == "audio" and outbound.voice:
-                answer = self._call("message/sendWhatsAppAudio", {"number": outbound.to, "audio": encoded})
+                answer = self._call("message/sendWhatsAppAudio",
+                                    {"number": outbound.to, "audio": encoded, **quoted})
             else:  # an audio file goes as one (mediatype audio), not as a recording
                 mediatype = outbound.kind if outbound.kind in ("image", "video", "audio") else "document"
                 answer = self._call("message/sendMedia", {
                     "number": outbound.to, "mediatype": mediatype, "mimetype": outbound.media_mime,
-                    "caption": outbound.text or "", "media": encoded, "fileName": outbound.media_name,
+                    "caption": outbound.text or "", "media": encoded, "fileName": outbound.media_name, **quoted,
                 })
         key = answer.get("key") if isinstance(answer, dict) else None
         if not isinstance(key, dict) or not key.get("id"):

@@ -84,6 +84,8 @@ class GenericAdapter(ChannelAdapter):
         if not url:
             raise DeliveryError(_("The connection has no outbound URL."), permanent=True)
         body = {"id": str(outbound.message_id), "to": outbound.to, "text": outbound.text}
+        if outbound.quoted_external_id:  # Responder: the id the gateway gave the quoted message
+            body["quoted_id"] = outbound.quoted_external_id
         if outbound.media_url:
             body["media"] = {"url": outbound.media_url, "mime_type": outbound.media_mime,
                              "filename": outbound.media_name}

@@ -142,16 +142,20 @@ class TelegramAdapter(ChannelAdapter):
         chat_id = outbound.to
         markup = reply_markup(outbound.extra)
         text = _shown_text(outbound, markup)
+        reply = reply_parameters(outbound.quoted_external_id)
         if outbound.kind == "text" or not outbound.media_path:
             payload = {"chat_id": chat_id, "text": text}
             if markup is not None:
                 payload["reply_markup"] = markup
+            if reply is not None:
+                payload["reply_parameters"] = reply
             answer = self._call("sendMessage", json_body=payload)
         else:
             method, field = self._method_for(outbound)
             content = Path(outbound.media_path).read_bytes()
             fields = {"chat_id": chat_id, "caption": text or None,
-                      "reply_markup": json.dumps(markup) if markup is not None else None}
+                      "reply_markup": json.dumps(markup) if markup is not None else None,
+                      "reply_parameters": json.dumps(reply) if reply is not None else None}
             answer = self._call(method, fields=fields,
                                 files={field: (outbound.media_name, outbound.media_mime, content)})
         result = answer.get("result") if isinstance(answer, dict) else None
@@ -184,6 +188,15 @@ class TelegramAdapter(ChannelAdapter):
         description = answer.get("description") if isinstance(answer, dict) else response.text(300)
         status = answer.get("error_code", response.status) if isinstance(answer, dict) else response.status
         raise DeliveryError(f"{description} ({status})", permanent=http.is_permanent(int(status or 0)))
+
+
+def reply_parameters(quoted_external_id: str | None) -> dict | None:
+    """Responder: our external ids read ``<chat id>:<message id>``; Telegram wants the latter.
+    Sent even if the quoted message was deleted meanwhile (then without the quote)."""
+    message_id = (quoted_external_id or "").rpartition(":")[2]
+    if not message_id.lstrip("-").isdigit():
+        return None
+    return {"message_id": int(message_id), "allow_sending_without_reply": True}
 
 
 def reply_markup(extra: dict) -> dict | None:

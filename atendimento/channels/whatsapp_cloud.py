@@ -187,6 +187,8 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": outbound.to,
                 "biz_opaque_callback_data": f"{REFERENCE_PREFIX}{outbound.message_id}",
                 **self._content(outbound)}
+        if outbound.quoted_external_id:  # Responder: shown as a reply to that message
+            body["context"] = {"message_id": outbound.quoted_external_id}
         answer = self._call("POST", self._number_url("messages"), json_body=body)
         messages = answer.get("messages") if isinstance(answer, dict) else None
         if not messages or not isinstance(messages[0], dict) or not messages[0].get("id"):

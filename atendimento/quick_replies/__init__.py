@@ -141,7 +141,7 @@ def for_ticket(actor: User, ticket_id, q: str | None = None) -> tuple[Ticket, li
     return ticket, [(reply, fill(reply.text, ticket, actor)) for reply in list_quick_replies(actor, q)]
 
 
-def send_to_ticket(actor: User, ticket_id, reply_id) -> Message:
+def send_to_ticket(actor: User, ticket_id, reply_id, quoted_id=None) -> Message:
     """``{"quick_reply_id"}``: the reply's text, variables filled, sent as the attendant's."""
     ticket = get_visible_ticket(actor, ticket_id)  # an invisible ticket is 404 before the reply is looked at
     try:
@@ -149,4 +149,4 @@ def send_to_ticket(actor: User, ticket_id, reply_id) -> Message:
     except NotFound:
         message = _("Unknown quick reply.")
         raise InvalidInput(message, fields={"quick_reply_id": message}) from None
-    return outgoing.send(actor, ticket.id, text=fill(reply.text, ticket, actor))
+    return outgoing.send(actor, ticket.id, text=fill(reply.text, ticket, actor), quoted_id=quoted_id)

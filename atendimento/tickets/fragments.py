@@ -105,7 +105,8 @@ def message_view(data: dict) -> SimpleNamespace:
         id=data["id"], ticket_id=data["ticket_id"], direction=data["direction"], kind=data["kind"],
         body=data.get("body") or "", status=data["status"], error=data.get("error"),
         author_id=data.get("author_id"), author=names.user(data.get("author_id")),
-        from_bot=bool(data.get("from_bot")), quoted=quoted, created_at=_when(data.get("created_at")),
+        from_bot=bool(data.get("from_bot")), quoted=quoted, quoted_id=data.get("quoted_id"),
+        created_at=_when(data.get("created_at")),
         media_path=data.get("media_url"), media_name=data.get("media_name"), media_size=data.get("media_size"),
         media_mime=data.get("media_mime"),
     )

@@ -29,6 +29,7 @@ class SendMessage(Schema):
 
     text: Text(MAX_TEXT_LENGTH, description="Required unless quick_reply_id is given.") = ""
     quick_reply_id: OptionalId = None
+    quoted_id: OptionalId = Field(None, description="A message of this ticket it answers (Responder).")
 
 
 class SendFile(Schema):
@@ -38,6 +39,7 @@ class SendFile(Schema):
         "type": "boolean", "default": False,
         "description": "`true` (or `1`): a recording (WebM, MP4, OGG, WAV, MP3…) sent as a voice note, "
                        "converted to OGG/Opus mono; otherwise the file goes as it is."})] = False
+    quoted_id: OptionalId = Field(None, description="A message of this ticket it answers (Responder).")
 
 
 def voice_flag(form) -> bool:

@@ -11,11 +11,12 @@ import time
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from ..audio import OGG_MIME, VOICE_NAME, to_voice_note
 from ..errors import InvalidInput, InvalidTransition
 from ..extensions import db
+from ..ids import parse_id
 from ..media import MediaUnavailable, discard, read_upload, save_upload, store
 from ..models import Message, Ticket, User, utcnow
 from ..serializers import ticket_json
@@ -27,7 +28,8 @@ MAX_TEXT_LENGTH = 4096
 
 
 def compose(ticket: Ticket, *, author: User | None = None, from_bot: bool = False, kind: str = "text",
-            body: str = "", media: dict | None = None, meta: dict | None = None, now=None) -> Message:
+            body: str = "", media: dict | None = None, meta: dict | None = None, now=None,
+            quoted_id: int | None = None) -> Message:
     """A new outgoing message on ``ticket``, queued for the outbox and added to the
     session; the caller commits (and moves the preview with ``state.preview_values``)."""
     now = now or utcnow()
@@ -38,37 +40,55 @@ def compose(ticket: Ticket, *, author: User | None = None, from_bot: bool = Fals
         status="queued", created_at=now, next_attempt_at=now, attempts=0, meta=meta,
         media_path=media.get("path"), media_mime=media.get("mime"), media_name=media.get("name"),
         media_size=media.get("size"), duration=media.get("duration"), voice=bool(media.get("voice")),
+        quoted_id=quoted_id,
     )
     db.session.add(message)
     return message
 
 
-def send_text(actor: User, ticket_id, text) -> Message:
+def send_text(actor: User, ticket_id, text, *, quoted_id=None) -> Message:
     """An attendant's text."""
-    return send(actor, ticket_id, text=text)
+    return send(actor, ticket_id, text=text, quoted_id=quoted_id)
 
 
-def send_media(actor: User, ticket_id, upload, caption: str | None = "", *, voice: bool = False) -> Message:
+def send_media(actor: User, ticket_id, upload, caption: str | None = "", *, voice: bool = False,
+               quoted_id=None) -> Message:
     """An attendant's file (image, audio, video or document), with an optional caption;
     ``voice``: a recording, sent as a voice note."""
     if upload is None or not getattr(upload, "filename", None):
         get_visible_ticket(actor, ticket_id)  # an invisible ticket is 404 before any validation
         raise InvalidInput(_("Choose a file to send."), fields={"file": _("Choose a file to send.")})
-    return send(actor, ticket_id, text=caption, upload=upload, voice=voice)
+    return send(actor, ticket_id, text=caption, upload=upload, voice=voice, quoted_id=quoted_id)
 
 
-def send(actor: User, ticket_id, *, text=None, upload=None, voice: bool = False) -> Message:
+def send(actor: User, ticket_id, *, text=None, upload=None, voice: bool = False, quoted_id=None) -> Message:
     """What an attendant sends: a text, or a file with ``text`` as its caption. A ``voice``
     upload is converted to OGG/Opus mono, the one format every channel plays as a voice note;
-    any other file goes as it came."""
+    any other file goes as it came. ``quoted_id``: the message of this ticket it answers
+    (Responder); the channel then shows it as a reply."""
     ticket = get_visible_ticket(actor, ticket_id)
     body = _clean_text(text, required=upload is None)
     state.require_answerable(ticket, actor)
+    quoted = _quoted(ticket, quoted_id)
     media, kind = None, "text"
     if upload is not None:
         media = _store_voice_note(upload) if voice else _store_upload(upload)
         kind = media["kind"] if media["kind"] != "sticker" else "image"
-    return _commit_new(ticket, compose(ticket, author=actor, kind=kind, body=body, media=media), media)
+    message = compose(ticket, author=actor, kind=kind, body=body, media=media, quoted_id=quoted)
+    return _commit_new(ticket, message, media)
+
+
+def _quoted(ticket: Ticket, quoted_id) -> int | None:
+    """The id of the quoted message, which must be one of this ticket's (not a note's)."""
+    if quoted_id in (None, ""):
+        return None
+    ident = parse_id(quoted_id) if not isinstance(quoted_id, bool) else None
+    found = db.session.scalar(select(Message.id).where(Message.id == ident, Message.ticket_id == ticket.id,
+                                                       Message.kind != "system")) if ident else None
+    if found is None:
+        message = _("Quote a message of this conversation.")
+        raise InvalidInput(message, fields={"quoted_id": message})
+    return found
 
 
 def _clean_text(text, *, required: bool) -> str:

@@ -195,9 +195,10 @@ def send(ticket_id):
     try:
         if request.files.get("file"):  # a file (``voice``: a recording), with ``text`` as its caption
             message = outgoing.send_media(current_user, ticket_id, request.files["file"], request.form.get("text"),
-                                          voice=voice_flag(request.form))
+                                          voice=voice_flag(request.form), quoted_id=request.form.get("quoted_id"))
         else:
-            message = outgoing.send_text(current_user, ticket_id, request.form.get("text"))
+            message = outgoing.send_text(current_user, ticket_id, request.form.get("text"),
+                                         quoted_id=request.form.get("quoted_id"))
     except DomainError as error:
         if wants_json and error.status != 404:
             return domain_error(error)  # the API's one JSON shape, fields included

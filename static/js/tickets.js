@@ -96,6 +96,7 @@
         if (response.status === 201) {
           textarea.value = "";
           forgetDraft(form);
+          form.dispatchEvent(new CustomEvent("composer:sent", { bubbles: true }));
           autosize(textarea);
           if (error) error.hidden = true;
           if (window.AtendimentoLive) window.AtendimentoLive.showMessage(json.message, json.html);
