@@ -211,6 +211,7 @@ def test_the_background_worker_wakes_up_for_a_new_message(app, ticket, provider)
             time.sleep(0.05)
         assert db.session.get(Message, message.id).status == "sent"
     finally:
+        db.session.rollback()  # that read holds the write lock too: the worker's next round must not wait on it
         worker.stop()
         worker.thread.join(10)
 
