@@ -116,6 +116,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str | None] = mapped_column(String(10))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # Sign my messages: the customer reads "*Ana:*" above each text the user sends.
+    signature: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     sip_account: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

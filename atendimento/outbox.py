@@ -133,6 +133,8 @@ def _outbound(message: Message, connection: Connection, adapter) -> Outbound:
     outbound = Outbound(message_id=message.id, to=to, kind=message.kind, text=message.body or "",
                         media_mime=message.media_mime, media_name=message.media_name,
                         voice=bool(message.voice), extra=dict(message.meta or {}))
+    if outbound.extra.get("signature") and outbound.text:  # the attendant signs: "*Ana:*" on top
+        outbound.text = f"*{outbound.extra['signature']}:*\n{outbound.text}"
     quoted = db.session.get(Message, message.quoted_id) if message.quoted_id else None
     if quoted is not None and quoted.external_id:
         outbound.quoted_external_id, outbound.quoted_text = quoted.external_id, quoted.body or ""

@@ -25,7 +25,8 @@ def _page(values=None, error=None, password_error=None):
     context = dict(
         section="profile", languages=LANGUAGE_OPTIONS,
         default_zone=_("Default (%(zone)s)", zone=zone), zone_groups=timezone_groups(),
-        values=values or {"language": user.language or "pt_BR", "timezone": user.timezone or ""},
+        values=values or {"language": user.language or "pt_BR", "timezone": user.timezone or "",
+                          "signature": user.signature},
         errors=error.fields if error else {}, form_message=error.message if error else None,
         password_errors=password_error.fields if password_error else {},
         password_message=password_error.message if password_error else None,
@@ -38,11 +39,12 @@ def _page(values=None, error=None, password_error=None):
 def index():
     if request.method == "GET":
         return _page()
-    data = {"language": request.form.get("language", ""), "timezone": request.form.get("timezone") or None}
+    data = {"language": request.form.get("language", ""), "timezone": request.form.get("timezone") or None,
+            "signature": "signature" in request.form}
     try:
         service.update_preferences(current_user, data)
     except InvalidInput as error:
-        return _page(values=form_values(), error=error)
+        return _page(values={**form_values(), "signature": data["signature"]}, error=error)
     refresh()  # the confirmation already speaks the chosen language
     flash(_("Preferences saved."), "success")
     return redirect(url_for(".index"))

@@ -7,19 +7,21 @@ from pydantic_core import PydanticCustomError
 from ..errors import InvalidInput
 from ..extensions import db
 from ..models import User
-from ..schema import LANGUAGES, Choice, Schema, TimeZone, check_password, invalid
+from ..schema import LANGUAGES, Boolean, Choice, Schema, TimeZone, check_password, invalid
 
 
 class Preferences(Schema):
     language: Choice(LANGUAGES) = "pt_BR"
     timezone: TimeZone = None
+    signature: Boolean = False
 
 
 def update_preferences(user: User, data) -> User:
-    """Language and time zone; blank time zone means the installation's default."""
+    """Language, time zone and signature; blank time zone means the installation's default."""
     values = Preferences.read(data)
     user.language = values["language"]
     user.timezone = values["timezone"]
+    user.signature = values["signature"]
     db.session.commit()
     return user
 

@@ -74,7 +74,9 @@ def send(actor: User, ticket_id, *, text=None, upload=None, voice: bool = False,
     if upload is not None:
         media = _store_voice_note(upload) if voice else _store_upload(upload)
         kind = media["kind"] if media["kind"] != "sticker" else "image"
-    message = compose(ticket, author=actor, kind=kind, body=body, media=media, quoted_id=quoted)
+    # Signed as the author was when it was written, whatever their setting at delivery.
+    meta = {"signature": actor.name} if actor.signature and body else None
+    message = compose(ticket, author=actor, kind=kind, body=body, media=media, quoted_id=quoted, meta=meta)
     return _commit_new(ticket, message, media)
 
 
