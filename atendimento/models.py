@@ -56,7 +56,7 @@ CONNECTION_KINDS = tuple(SPECS)  # each declared by its adapter's spec (channels
 FLOWS = ("human", "menu", "chatbot")
 TICKET_STATUSES = ("pending", "open", "closed")
 DIRECTIONS = ("in", "out")
-MESSAGE_KINDS = ("text", "image", "audio", "video", "document", "sticker", "location", "system")
+MESSAGE_KINDS = ("text", "image", "audio", "video", "document", "sticker", "location", "system", "note")
 MESSAGE_STATUSES = ("queued", "sent", "delivered", "read", "failed", "received")
 
 

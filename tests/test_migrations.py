@@ -61,3 +61,28 @@ def test_the_migrated_check_takes_every_registered_kind(empty_database_url):
             conn.rollback()
         downgrade(revision="base")
         db.engine.dispose()
+
+
+def test_the_migrated_check_takes_every_message_kind(empty_database_url):
+    """Internal notes are messages of kind ``note`` (SPEC §2): the migrated CHECK takes each
+    kind the models know, and refuses an unknown one."""
+    from atendimento.models import MESSAGE_KINDS, Contact, Message, Ticket
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url, "TESTING": True})
+    with app.app_context():
+        upgrade()
+        with db.engine.begin() as conn:
+            connection_id = conn.execute(sa.insert(Connection.__table__).values(
+                name="c", kind="generic", token="t")).inserted_primary_key[0]
+            contact_id = conn.execute(sa.insert(Contact.__table__).values(name="x")).inserted_primary_key[0]
+            ticket_id = conn.execute(sa.insert(Ticket.__table__).values(
+                contact_id=contact_id, connection_id=connection_id, status="open")).inserted_primary_key[0]
+            for kind in MESSAGE_KINDS:
+                conn.execute(sa.insert(Message.__table__).values(
+                    ticket_id=ticket_id, connection_id=connection_id, direction="out", kind=kind, body=kind,
+                    status="sent"))
+        with db.engine.connect() as conn, pytest.raises(IntegrityError):
+            conn.execute(sa.insert(Message.__table__).values(
+                ticket_id=ticket_id, connection_id=connection_id, direction="out", kind="fax", body="x",
+                status="sent"))
+        db.engine.dispose()

@@ -7,8 +7,9 @@ from flask_babel import gettext as _
 from ..auth import service as auth
 from ..errors import InvalidInput, Unauthorized
 from ..serializers import contact_json, message_json, ticket_json
-from ..tickets import outgoing, service
+from ..tickets import notes, outgoing, service
 from ..tickets.actions import ACTION_SEGMENT, TICKET_ACTIONS
+from ..tickets.notes import NoteInput
 from ..tickets.inputs import ContactTags, MessageQuery, SendFile, SendMessage, TicketQuery, Transfer, voice_flag
 from ..tickets.queries import list_tickets, ticket_messages
 from ..tickets.visibility import get_visible_contact, get_visible_ticket
@@ -135,6 +136,14 @@ def send_message(user, ticket_id):
 
         return message_json(send_to_ticket(user, ticket_id, body["quick_reply_id"], body.get("quoted_id"))), 201
     return message_json(outgoing.send_text(user, ticket_id, body.get("text"), quoted_id=body.get("quoted_id"))), 201
+
+
+@bp.post("/tickets/<ticket_id>/notes")
+@token_required
+@documented("An internal note: for whoever may see the ticket, in any status; never sent to the channel",
+            "Messages", ok=201, answer=shapes.Message, body=NoteInput)
+def add_note(user, ticket_id):
+    return message_json(notes.add_note(user, ticket_id, json_body())), 201
 
 
 # -- contacts ----------------------------------------------------------------

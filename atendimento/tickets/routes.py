@@ -14,7 +14,7 @@ from ..realtime import stream_cursor
 from ..realtime.presence import online_user_ids
 from ..serializers import message_json
 from ..web import user_timezone
-from . import bp, fragments, outgoing, service, state
+from . import bp, fragments, notes, outgoing, service, state
 from .actions import ACTION_SEGMENT, TICKET_ACTIONS
 from .inputs import voice_flag
 from .queries import (TABS, contact_history, list_tickets, reply_window_closed, tab_counts, ticket_events,
@@ -193,7 +193,9 @@ def send(ticket_id):
     bubble in the answer); a plain form post comes back to the conversation."""
     wants_json = request.accept_mimetypes.best == "application/json"
     try:
-        if request.files.get("file"):  # a file (``voice``: a recording), with ``text`` as its caption
+        if request.form.get("note"):  # the composer's "Nota interna" switch: for the team, never sent
+            message = notes.add_note(current_user, ticket_id, {"text": request.form.get("text")})
+        elif request.files.get("file"):  # a file (``voice``: a recording), with ``text`` as its caption
             message = outgoing.send_media(current_user, ticket_id, request.files["file"], request.form.get("text"),
                                           voice=voice_flag(request.form), quoted_id=request.form.get("quoted_id"))
         else:

@@ -1,0 +1,39 @@
+"""The composer's "Nota interna" switch in a real browser: the composer turns yellow, the
+note appears in the conversation as a note, and it is stored as one (never queued)."""
+import pytest
+from playwright.sync_api import expect
+
+from atendimento.extensions import db
+from atendimento.models import Message
+from atendimento.tickets import service
+from tests.factories import Factory
+
+from .conftest import open_inbox
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_internal_note_switch_writes_a_note(live_app, live_server, browser):
+    with live_app.app_context():
+        f = Factory()
+        suporte = f.sector("Suporte")
+        ana = f.user("Ana Lima", email="ana@example.com", sectors=[suporte])
+        gateway = f.connection("Gateway", sectors=[suporte], settings={"outbound_url": "http://127.0.0.1:9/send"})
+        ticket = f.inbound(gateway, sender="5511988887777", name="Maria", text="Oi").ticket
+        ticket.sector_id = suporte.id
+        db.session.commit()
+        service.accept_ticket(ana, ticket.id)
+        ticket_id = ticket.id
+
+    context, page = open_inbox(browser, live_server, "ana@example.com", f"/tickets/{ticket_id}")
+    page.get_by_role("checkbox", name="Nota interna").check()
+    page.locator("#composer").type("Cliente pediu retorno amanhã às 10h.")
+    page.keyboard.press("Enter")
+    note = page.locator(".msg-note")
+    expect(note).to_contain_text("Cliente pediu retorno amanhã às 10h.")
+    expect(note).to_contain_text("Nota interna")
+    expect(note.locator(".msg-status")).to_have_count(0)  # no delivery ticks: it goes nowhere
+    with live_app.app_context():
+        stored = db.session.query(Message).filter_by(ticket_id=ticket_id, direction="out").one()
+        assert (stored.kind, stored.status) == ("note", "sent")
+    context.close()
