@@ -68,3 +68,29 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def ana_handles(app, *conversations):
+    """Ana Lima (ana@example.com, sector Suporte) handles one open ticket per conversation,
+    each ``(customer name, [texts])`` from its own number on a gateway that refuses at once.
+    Answers each ticket's id and the ids of its messages: ``[(ticket_id, [message_ids])]``."""
+    from atendimento.extensions import db
+    from atendimento.tickets import service
+    from tests.factories import Factory
+
+    with app.app_context():
+        f = Factory()
+        suporte = f.sector("Suporte")
+        ana = f.user("Ana Lima", email="ana@example.com", sectors=[suporte])
+        gateway = f.connection("Gateway", sectors=[suporte], settings={"outbound_url": "http://127.0.0.1:9/send"})
+        made = []
+        for n, (name, texts) in enumerate(conversations):
+            sender = f"55119888{n:05d}"
+            messages = [f.inbound(gateway, sender=sender, name=name, text=text, external_id=f"in-{n}-{i}")
+                        for i, text in enumerate(texts)]
+            ticket = messages[0].ticket
+            ticket.sector_id = suporte.id
+            db.session.commit()
+            service.accept_ticket(ana, ticket.id)
+            made.append((ticket.id, [m.id for m in messages]))
+        return made

@@ -3,29 +3,13 @@ draft into another conversation, coming back (or reloading) finds it, sending fo
 import pytest
 from playwright.sync_api import expect
 
-from atendimento.extensions import db
-from atendimento.tickets import service
-from tests.factories import Factory
-
-from .conftest import open_inbox
+from .conftest import ana_handles, open_inbox
 
 pytestmark = pytest.mark.browser
 
 
 def test_each_ticket_keeps_its_own_draft(live_app, live_server, browser):
-    with live_app.app_context():
-        f = Factory()
-        suporte = f.sector("Suporte")
-        ana = f.user("Ana Lima", email="ana@example.com", sectors=[suporte])
-        gateway = f.connection("Gateway", sectors=[suporte], settings={"outbound_url": "http://127.0.0.1:9/send"})
-        ids = []
-        for sender, name in (("5511911110000", "Maria"), ("5511922220000", "João")):
-            ticket = f.inbound(gateway, sender=sender, name=name, text="Oi").ticket
-            ticket.sector_id = suporte.id
-            db.session.commit()
-            service.accept_ticket(ana, ticket.id)
-            ids.append(ticket.id)
-    maria, joao = ids
+    (maria, _), (joao, _) = ana_handles(live_app, ("Maria", ["Oi"]), ("João", ["Oi"]))
 
     context, page = open_inbox(browser, live_server, "ana@example.com", f"/tickets/{maria}")
     composer = page.locator("#composer")

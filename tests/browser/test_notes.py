@@ -5,25 +5,14 @@ from playwright.sync_api import expect
 
 from atendimento.extensions import db
 from atendimento.models import Message
-from atendimento.tickets import service
-from tests.factories import Factory
 
-from .conftest import open_inbox
+from .conftest import ana_handles, open_inbox
 
 pytestmark = pytest.mark.browser
 
 
 def test_the_internal_note_switch_writes_a_note(live_app, live_server, browser):
-    with live_app.app_context():
-        f = Factory()
-        suporte = f.sector("Suporte")
-        ana = f.user("Ana Lima", email="ana@example.com", sectors=[suporte])
-        gateway = f.connection("Gateway", sectors=[suporte], settings={"outbound_url": "http://127.0.0.1:9/send"})
-        ticket = f.inbound(gateway, sender="5511988887777", name="Maria", text="Oi").ticket
-        ticket.sector_id = suporte.id
-        db.session.commit()
-        service.accept_ticket(ana, ticket.id)
-        ticket_id = ticket.id
+    ((ticket_id, _),) = ana_handles(live_app, ("Maria", ["Oi"]))
 
     context, page = open_inbox(browser, live_server, "ana@example.com", f"/tickets/{ticket_id}")
     page.get_by_role("checkbox", name="Nota interna").check()

@@ -6,28 +6,15 @@ from playwright.sync_api import expect
 
 from atendimento.extensions import db
 from atendimento.models import Message
-from atendimento.tickets import service
-from tests.factories import Factory
 
-from .conftest import open_inbox
+from .conftest import ana_handles, open_inbox
 
 pytestmark = pytest.mark.browser
 
 
 def test_reply_quotes_sends_and_finds_the_original(live_app, live_server, browser):
-    with live_app.app_context():
-        f = Factory()
-        suporte = f.sector("Suporte")
-        ana = f.user("Ana Lima", email="ana@example.com", sectors=[suporte])
-        gateway = f.connection("Gateway", sectors=[suporte], settings={"outbound_url": "http://127.0.0.1:9/send"})
-        first = f.inbound(gateway, sender="5511988887777", name="Maria", text="Qual o prazo de entrega?",
-                          external_id="in-1")
-        f.inbound(gateway, sender="5511988887777", text="E aceitam Pix?", external_id="in-2")
-        ticket = first.ticket
-        ticket.sector_id = suporte.id
-        db.session.commit()
-        service.accept_ticket(ana, ticket.id)
-        ticket_id, first_id = ticket.id, first.id
+    ((ticket_id, (first_id, _second)),) = ana_handles(live_app, ("Maria", ["Qual o prazo de entrega?",
+                                                                              "E aceitam Pix?"]))
 
     context, page = open_inbox(browser, live_server, "ana@example.com", f"/tickets/{ticket_id}")
     original = page.locator(f'.msg[data-message-id="{first_id}"]')
