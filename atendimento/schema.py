@@ -88,7 +88,8 @@ def check_password(raw) -> str:
 # Each returns an ``Annotated`` type: the JSON Schema keywords for the document and a
 # validator that gives our messages. Pydantic's own checks then see a clean value.
 
-def _text(max_length: int, required: bool, raw):
+def clean_text(raw, max_length: int | None = None, *, required: bool = False) -> str:
+    """The one text rule: null is blank, stripped, no NUL, at most ``max_length``."""
     if raw is None:
         raw = ""
     if not isinstance(raw, str):
@@ -98,7 +99,7 @@ def _text(max_length: int, required: bool, raw):
         raise refuse(_("Required."))
     if "\x00" in value:  # PostgreSQL refuses NUL in text; say so instead of failing later
         raise refuse(_("Contains characters that are not allowed."))
-    if len(value) > max_length:
+    if max_length is not None and len(value) > max_length:
         raise refuse(_("At most %(n)s characters.", n=max_length))
     return value
 
@@ -109,7 +110,7 @@ def Text(max_length, *, required: bool = False, **schema) -> Any:
     if not isinstance(max_length, int):
         max_length = max_length.property.columns[0].type.length
     return Annotated[str, Field(max_length=max_length, min_length=1 if required else None, **schema),
-                     BeforeValidator(lambda raw: _text(max_length, required, raw))]
+                     BeforeValidator(lambda raw: clean_text(raw, max_length, required=required))]
 
 
 def _color(raw):
@@ -179,15 +180,8 @@ TimeZone = Annotated[str | None, Field(examples=["America/Sao_Paulo"]), BeforeVa
 
 
 def clean_url(raw, *, required: bool) -> str:
-    raw = "" if raw is None else raw
-    if not isinstance(raw, str):
-        raise refuse(_("Must be text."))
-    value = raw.strip()
-    if "\x00" in value:
-        raise refuse(_("Contains characters that are not allowed."))
+    value = clean_text(raw, required=required)
     if not value:
-        if required:
-            raise refuse(_("Required."))
         return ""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > 500:

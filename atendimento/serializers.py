@@ -4,7 +4,8 @@ from flask import url_for
 from .models import Contact, Message, Ticket
 
 
-def _iso(value):
+def iso(value):
+    """A moment as the JSON API writes it (ISO 8601), or null."""
     return value.isoformat() if value else None
 
 
@@ -19,7 +20,7 @@ def contact_json(contact: Contact) -> dict:
         "avatar_url": contact.avatar_url,
         "custom_fields": contact.custom_fields or {},
         "tags": [{"id": t.id, "name": t.name, "color": t.color} for t in contact.tags],
-        "created_at": _iso(contact.created_at),
+        "created_at": iso(contact.created_at),
     }
 
 
@@ -33,11 +34,11 @@ def ticket_json(ticket: Ticket) -> dict:
         "user_id": ticket.user_id,
         "unread": ticket.unread,
         "last_message": ticket.last_message,
-        "last_message_at": _iso(ticket.last_message_at),
+        "last_message_at": iso(ticket.last_message_at),
         "bot": ticket.bot_mode is not None,
-        "created_at": _iso(ticket.created_at),
-        "updated_at": _iso(ticket.updated_at),
-        "closed_at": _iso(ticket.closed_at),
+        "created_at": iso(ticket.created_at),
+        "updated_at": iso(ticket.updated_at),
+        "closed_at": iso(ticket.closed_at),
     }
 
 
@@ -60,5 +61,5 @@ def message_json(message: Message) -> dict:
         "author_id": message.author_id,
         "from_bot": message.from_bot,
         "quoted_id": message.quoted_id,
-        "created_at": _iso(message.created_at),
+        "created_at": iso(message.created_at),
     }

@@ -30,6 +30,7 @@ from ..models import BOT_ACTIONS, BotNode, BotOption, Chatbot, Connection, Messa
 from ..tickets import flow
 from ..ids import parse_id as as_int
 from ..schema import Choice, RowId, Schema, Text, invalid
+from ..serializers import iso
 from .base import require_admin, value_taken
 
 MAX_MESSAGE = 4096  # WhatsApp's longest text message
@@ -430,8 +431,4 @@ def bot_node_json(node: BotNode) -> dict:
 def chatbot_json(chatbot: Chatbot, connection_ids: list[int]) -> dict:
     """The whole tree: the first node is the start."""
     return {"id": chatbot.id, "name": chatbot.name, "connection_ids": connection_ids,
-            "nodes": [bot_node_json(node) for node in chatbot.nodes], "created_at": _iso(chatbot.created_at)}
-
-
-def _iso(value):
-    return value.isoformat() if value else None
+            "nodes": [bot_node_json(node) for node in chatbot.nodes], "created_at": iso(chatbot.created_at)}

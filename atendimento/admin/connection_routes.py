@@ -21,7 +21,7 @@ from . import bp
 from . import chatbots as chatbot_service
 from . import connections as connection_service
 from .base import admin_required, form_values, render_form
-from .connection_kinds import SECRET_SETTING_KEYS, mask
+from .connection_kinds import mask
 from .connections import ConnectionCreate, Rotate, connection_json
 from .sectors import list_sectors
 
@@ -80,12 +80,12 @@ def connection_values(connection, kind: str) -> dict:
     return values
 
 
-def connection_form_values(form: MultiDict) -> dict:
+def connection_form_values(form: MultiDict, kind: str) -> dict:
     values = form_values(form, lists=("sector_ids",))
     values.update({flag: flag in form for flag in CONNECTION_FLAGS})
     values["secret"] = ""  # a typed secret is not echoed back into the page
     for key in list(values):
-        if key.startswith("settings.") and key.split(".", 1)[1] in SECRET_SETTING_KEYS:
+        if key.startswith("settings.") and key.split(".", 1)[1] in SPECS[kind].secret_keys:
             values[key] = ""
     return values
 
@@ -137,7 +137,7 @@ def new_connection():
     try:
         connection = connection_service.create_connection(current_user, connection_data(request.form, kind))
     except (InvalidInput, Conflict) as error:
-        return _connection_form(None, kind, connection_form_values(request.form), error)
+        return _connection_form(None, kind, connection_form_values(request.form, kind), error)
     # Shown in full this once: generated secrets must reach the provider's settings.
     flash(_("Connection %(name)s created. Copy what the provider needs now: secrets are masked from now on.",
             name=connection.name), "success")
@@ -160,7 +160,7 @@ def edit_connection(connection_id):
     try:
         connection_service.update_connection(current_user, connection.id, connection_data(request.form, kind))
     except (InvalidInput, Conflict) as error:
-        return _connection_form(connection, kind, connection_form_values(request.form), error)
+        return _connection_form(connection, kind, connection_form_values(request.form, kind), error)
     flash(_("Connection %(name)s saved.", name=connection.name), "success")
     return redirect(url_for(".edit_connection", connection_id=connection.id))
 

@@ -15,11 +15,13 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..ids import parse_id as as_int
 from ..models import CONNECTION_KINDS, FLOWS, Chatbot, Connection, Message, Sector, Ticket, User
-from ..schema import Boolean, Choice, Integer, RowId, Rows, Schema, Text, clean_url, invalid, refuse
+from ..schema import Boolean, Choice, Integer, RowId, Rows, Schema, Text, clean_text, clean_url, invalid, refuse
+from ..serializers import iso
 from ..channels.registry import SPECS
-from .connection_kinds import ALL_SETTING_KEYS, SECRET_FROM_PROVIDER, SETTINGS, is_mask_of, mask
+from .connection_kinds import is_mask_of, mask
 from .base import require_admin
 
+SETTING_MAX_LENGTH = 500  # each value a kind keeps in ``Connection.settings``
 # The signing secret, the webhook URL's token, and what a kind generates for its provider.
 ROTATABLE = ("secret", "token", *sorted({s.key for spec in SPECS.values() for s in spec.generated_settings}))
 
@@ -49,9 +51,9 @@ def webhook_url(connection: Connection) -> str:
 
 # The document's view of ``settings``: every kind's keys, each saying which kinds read it.
 ConnectionSettings = create_model("ConnectionSettings", __base__=Schema, **{
-    key: (Text(500), Field("", description="Read by: " + ", ".join(
-        kind for kind, settings in SETTINGS.items() if any(s.key == key for s in settings))))
-    for key in ALL_SETTING_KEYS})
+    key: (Text(SETTING_MAX_LENGTH), Field("", description="Read by: " + ", ".join(
+        kind for kind, spec in SPECS.items() if any(s.key == key for s in spec.settings))))
+    for key in sorted({s.key for spec in SPECS.values() for s in spec.settings})})
 
 
 class ConnectionCreate(Schema):
@@ -86,10 +88,11 @@ def _read(data, *, partial: bool, current: Connection | None) -> dict:
         values.pop("secret")
     if current is not None and values.get("secret") == "":
         values.pop("secret")  # blank on edit keeps the saved secret
-    if kind in SECRET_FROM_PROVIDER and current is None and not values.get("secret") and "secret" not in errors:
+    spec = SPECS.get(kind)
+    if spec is not None and spec.secret_from_provider and current is None and not values.get("secret") and "secret" not in errors:
         errors.setdefault("secret", _("Required: the app secret from Meta's app settings."))
     _check_bot(values, errors, current)
-    if kind in SETTINGS:
+    if spec is not None:
         _read_settings(values, errors, kind, raw_settings, current.settings if current is not None else None,
                        partial=partial)
     if errors:
@@ -114,7 +117,7 @@ def _read_settings(values: dict, errors: dict, kind: str, raw, saved: dict | Non
     if not isinstance(raw, dict):
         errors.setdefault("settings", _("Must be an object."))
         return
-    known = {s.key: s for s in SETTINGS[kind]}
+    known = {s.key: s for s in SPECS[kind].settings}
     for key in raw:
         if key not in known:
             errors.setdefault(f"settings.{key}", _("Not a setting of this kind of connection."))
@@ -143,10 +146,7 @@ _KEEP = object()
 
 def _setting_value(setting, raw, saved):
     """One setting's clean value, ``_KEEP`` for "leave the saved one", "" for none."""
-    value = "" if raw is None else raw
-    if not isinstance(value, str):
-        raise refuse(_("Must be text."))
-    value = value.strip()
+    value = clean_text(raw, SETTING_MAX_LENGTH)
     if (setting.secret or setting.generated) and saved and (value == "" or is_mask_of(value, saved)):
         return _KEEP
     if not value and setting.generated:
@@ -155,10 +155,6 @@ def _setting_value(setting, raw, saved):
         if setting.required:
             raise refuse(_("Required."))
         return ""
-    if len(value) > 500:
-        raise refuse(_("At most %(n)s characters.", n=500))
-    if "\x00" in value:
-        raise refuse(_("Contains characters that are not allowed."))
     return clean_url(value, required=setting.required) if setting.url else value
 
 
@@ -203,7 +199,7 @@ def rotate(actor: User, connection_id, field: str) -> Connection:
     if field not in ("secret", "token", *generated):
         message = _("Choose one of: %(options)s.", options=", ".join(("secret", "token", *sorted(generated))))
         raise InvalidInput(message, fields={"field": message})
-    if field == "secret" and connection.kind in SECRET_FROM_PROVIDER:
+    if field == "secret" and connection.spec.secret_from_provider:
         message = _("This secret comes from Meta: paste the new one in the form instead.")
         raise InvalidInput(message, fields={"field": message})
     if field == "secret":
@@ -248,9 +244,5 @@ def connection_json(connection: Connection, *, reveal: bool = False) -> dict:
         "chatbot_id": connection.chatbot_id, "bot_max_invalid": connection.bot_max_invalid,
         "bot_timeout_minutes": connection.bot_timeout_minutes,
         "secret": hide(connection.secret), "settings": settings, "token": connection.token,
-        "webhook_url": webhook_url(connection), "created_at": _iso(connection.created_at),
+        "webhook_url": webhook_url(connection), "created_at": iso(connection.created_at),
     }
-
-
-def _iso(value):
-    return value.isoformat() if value else None

@@ -18,6 +18,7 @@ from ..errors import Conflict
 from ..extensions import db
 from ..models import PROFILES, Sector, Ticket, User, utcnow
 from ..schema import LANGUAGE_OPTIONS, LANGUAGES, Boolean, Choice, Email, Password, Rows, Schema, Text, TimeZone
+from ..serializers import iso
 from . import bp
 from .base import (admin_required, commit_or_conflict, delete_page, form_page, form_values, get_row, render_form,
                    require_admin, value_taken)
@@ -140,11 +141,7 @@ def delete_user(actor: User, user_id) -> None:
 def user_json(user: User) -> dict:
     return {"id": user.id, "name": user.name, "email": user.email, "profile": user.profile,
             "sector_ids": [s.id for s in user.sectors], "active": bool(user.active),
-            "language": user.language, "timezone": user.timezone, "created_at": _iso(user.created_at)}
-
-
-def _iso(value):
-    return value.isoformat() if value else None
+            "language": user.language, "timezone": user.timezone, "created_at": iso(user.created_at)}
 
 
 register(Resource(

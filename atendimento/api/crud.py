@@ -7,13 +7,14 @@ calls the very same functions. Rules stay in the services; nothing here decides.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from flask import request
 
 from . import bp
 from .openapi import documented
+from .routes import json_body
 from .shapes import page_of
 
 RESOURCES: dict[str, "Resource"] = {}
@@ -36,7 +37,6 @@ class Resource:
     created_json: Callable | None = None  # the answer to POST, when it shows more (generated secrets)
     list_query: type | None = None  # declared query parameters of the list (its filters)
     delete_query: type | None = None  # declared query parameters of DELETE
-    extra: dict = field(default_factory=dict)
 
 
 def _query(declared) -> dict:
@@ -57,8 +57,6 @@ def register(resource: Resource) -> Resource:
 
     @documented(f"Create a {r.name}", r.tag, ok=201, answer=r.shape, body=r.schema)
     def create_item(user):
-        from .routes import json_body
-
         return (r.created_json or r.to_json)(r.create(user, json_body())), 201
 
     @documented(f"One {r.name}", r.tag, answer=r.shape)
@@ -67,8 +65,6 @@ def register(resource: Resource) -> Resource:
 
     @documented(f"Change a {r.name} (only the fields given)", r.tag, answer=r.shape, body=r.schema.partial())
     def update_item(user, **ids):
-        from .routes import json_body
-
         return r.to_json(r.update(user, ids[key], json_body()))
 
     @documented(f"Delete a {r.name}", r.tag, ok=204, query=r.delete_query)

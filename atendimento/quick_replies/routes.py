@@ -47,10 +47,12 @@ def _values(reply, default_scope="personal") -> dict:
 # Admins manage the global ones here, and their own personal ones; every user
 # (admins too) also has /profile/quick-replies for their personal ones.
 
-def _admin_form(reply, values=None, error=None):
-    return render_form("admin/quick_reply_form.html", error=error, schema=QuickReplyCreate, section="quick_replies",
-                       reply=reply, values=values if values is not None else _values(reply, default_scope="global"),
-                       allow_global=True, cancel_url=url_for("admin.quick_replies"))
+def _form(area: str, reply, values=None, error=None):
+    """The reply's form in /admin (global or personal) or /profile (personal only)."""
+    admin = area == "admin"
+    values = values if values is not None else _values(reply, default_scope="global" if admin else "personal")
+    return render_form(f"{area}/quick_reply_form.html", error=error, schema=QuickReplyCreate, section="quick_replies",
+                       reply=reply, values=values, allow_global=admin, cancel_url=url_for(f"{area}.quick_replies"))
 
 
 def _created(reply) -> str:
@@ -73,14 +75,14 @@ def admin_quick_replies():
 
 @admin_bp.route("/quick-replies/new", methods=["GET", "POST"], endpoint="new_quick_reply")
 def admin_new_quick_reply():
-    return form_page(partial(_admin_form, None), lambda: create_quick_reply(current_user, _posted()), _created,
+    return form_page(partial(_form, "admin", None), lambda: create_quick_reply(current_user, _posted()), _created,
                      url_for("admin.quick_replies"))
 
 
 @admin_bp.route("/quick-replies/<int:reply_id>", methods=["GET", "POST"], endpoint="edit_quick_reply")
 def admin_edit_quick_reply(reply_id):
     reply = get_quick_reply(current_user, reply_id)
-    return form_page(partial(_admin_form, reply), lambda: update_quick_reply(current_user, reply.id, _posted()),
+    return form_page(partial(_form, "admin", reply), lambda: update_quick_reply(current_user, reply.id, _posted()),
                      _saved, url_for("admin.quick_replies"))
 
 
@@ -92,12 +94,6 @@ def admin_delete_quick_reply(reply_id):
 
 
 # -- personal quick replies --------------------------------------------------
-
-def _profile_form(reply, values=None, error=None):
-    return render_form("profile/quick_reply_form.html", error=error, schema=QuickReplyCreate, section="quick_replies",
-                       reply=reply, values=values if values is not None else _values(reply), allow_global=False,
-                       cancel_url=url_for("profile.quick_replies"))
-
 
 def _mine(reply_id):
     """Only the user's own replies here, admins included: global ones live in /admin."""
@@ -119,14 +115,14 @@ def profile_quick_replies():
 
 @profile_bp.route("/quick-replies/new", methods=["GET", "POST"], endpoint="new_quick_reply")
 def profile_new_quick_reply():
-    return form_page(partial(_profile_form, None), lambda: create_quick_reply(current_user, _personal()), _created,
+    return form_page(partial(_form, "profile", None), lambda: create_quick_reply(current_user, _personal()), _created,
                      url_for("profile.quick_replies"))
 
 
 @profile_bp.route("/quick-replies/<int:reply_id>", methods=["GET", "POST"], endpoint="edit_quick_reply")
 def profile_edit_quick_reply(reply_id):
     reply = _mine(reply_id)
-    return form_page(partial(_profile_form, reply), lambda: update_quick_reply(current_user, reply.id, _personal()),
+    return form_page(partial(_form, "profile", reply), lambda: update_quick_reply(current_user, reply.id, _personal()),
                      _saved, url_for("profile.quick_replies"))
 
 
