@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Config
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -28,6 +29,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     compile_translations()
     overrides = overrides or {}
     app.config.update(overrides)
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies > 0:  # the client's address and scheme as the proxies in front saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
+                                x_port=proxies)
     if app.testing and "OUTBOX_WORKER" not in overrides:
         app.config["OUTBOX_WORKER"] = False  # tests drive ``outbox.deliver_due`` by hand
 

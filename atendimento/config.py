@@ -89,6 +89,8 @@ SETTINGS = (
     Setting("MEDIA_DIR", lambda instance: str(instance / "media")),
     Setting("MAX_UPLOAD_MB", 16, integer),
     Setting("PUBLIC_URL", None),  # how gateways reach us (generic media links); else from the request
+    # How many proxies in front set X-Forwarded-For/-Proto/-Host/-Port (nginx: 1); 0 trusts none.
+    Setting("TRUSTED_PROXIES", 0, integer),
     Setting("DEFAULT_TIMEZONE", "America/Sao_Paulo"),
     Setting("LOGIN_MAX_FAILURES", 5, integer),
     Setting("LOGIN_FAILURE_WINDOW_S", 900, integer),
