@@ -21,6 +21,10 @@ def register_cli(app):
     app.cli.add_command(seed_demo)
     app.cli.add_command(manage)
     app.cli.add_command(outbox_command)
+    from .backup import backup_command, restore_command
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def _refusal(error: DomainError, options: dict | None = None) -> click.ClickException:
