@@ -116,11 +116,17 @@ SETTINGS = (
     Setting("REALTIME_QUEUE_SIZE", 512, integer),  # events a stream may fall behind before it is closed
     Setting("REALTIME_LOG_SIZE", 10000, integer),  # events kept for resuming
     Setting("REALTIME_KEY_PREFIX", "atendimento:realtime"),
+    # GET /metrics answers a request that brings ``Authorization: Bearer <METRICS_TOKEN>``, and
+    # without it only a direct one from this host (no proxy between: no X-Forwarded-For).
+    Setting("METRICS_TOKEN", None),
+    # Set by gunicorn.conf.py: where each worker keeps its metrics, for /metrics to sum them.
+    Setting("PROMETHEUS_MULTIPROC_DIR", None),
     # ``python -m atendimento.serve`` only (gunicorn.conf.py has its own BIND and PORT).
     Setting("HOST", "127.0.0.1"),
     Setting("PORT", 5000, integer),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
+FORM_ALLOWANCE = 64 * 1024  # multipart boundaries, headers, a caption, beside a file
 
 
 def setting(name: str, environ: Mapping[str, str] = os.environ, instance_path: str | Path = "instance"):
@@ -135,7 +141,9 @@ class Config:
         instance = Path(instance_path)
         for declared in SETTINGS:
             setattr(self, declared.key or declared.name, declared.read(environ, instance))
-        self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_MB * 1024 * 1024
+        # A file of exactly MAX_UPLOAD_MB passes: the body may be larger by the form around it
+        # (the file's own size is checked against MAX_UPLOAD_MB where it is stored).
+        self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_MB * 1024 * 1024 + FORM_ALLOWANCE
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.BABEL_DEFAULT_LOCALE = "pt_BR"
         self.BABEL_DEFAULT_TIMEZONE = self.DEFAULT_TIMEZONE

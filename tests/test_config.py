@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from atendimento import create_app
-from atendimento.config import SETTINGS, Config, SettingError
+from atendimento.config import FORM_ALLOWANCE, SETTINGS, Config, SettingError
 
 ROOT = Path(__file__).resolve().parent.parent
 ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]*)` \| ([^|]*) \|", re.M)
@@ -92,7 +92,7 @@ def test_the_environment_changes_the_running_app(app_from_env):
     assert (broker.queue_size, broker.heartbeat_s) == (7, 2.5), "the broker runs with the environment's values"
     assert app.config["REALTIME_KEY_PREFIX"] == "loja2"
     assert (app.config["OUTBOX_BATCH"], app.config["MEDIA_FETCH_PRIVATE"]) == (3, True)
-    assert app.config["MAX_CONTENT_LENGTH"] == 2 * 1024 * 1024
+    assert app.config["MAX_CONTENT_LENGTH"] == 2 * 1024 * 1024 + FORM_ALLOWANCE  # a 2 MB file and its form
     # create_app's overrides win over the environment (the database here)
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
 
