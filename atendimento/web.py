@@ -10,6 +10,7 @@ from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from . import security
 from .api.errors import http_error as api_http_error, wants_json
 from .errors import DomainError
 from .extensions import db
@@ -34,13 +35,7 @@ def register_web(app):
     app.jinja_env.globals.update(get_locale=get_locale, has_endpoint=has_endpoint, static_exists=static_exists)
 
     register_errors(app)
-
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    security.init_app(app)  # CSP and the other browser-safety headers, HSTS and Secure cookies
 
 
 # -- errors: the one place that decides what a page shows when something fails --------------

@@ -53,7 +53,7 @@ def test_tabs_show_counts_and_rows(client, factory, auth, team):
     assert set(_row_ids(html)) == {waiting.id, also_waiting.id}
     assert "Quero um orçamento" in html
     assert f'data-ticket-id="{waiting.id}" data-status="pending"' in html
-    assert "--sector-color: #2f80ed" in html
+    assert 'data-sector-color="#2f80ed"' in html  # static/js/colors.js paints it
     assert '<span class="unread-badge"' in html
 
     mine_html = _html(client.get("/tickets?tab=open"))  # Meus by default

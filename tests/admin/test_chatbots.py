@@ -140,7 +140,7 @@ def test_admin_builds_a_tree_and_the_page_shows_it_from_the_start(factory, clien
     assert "2 2. Falar com alguém → atendentes" in first
     assert "Voltar ao início" not in first, "the start has no 0"
     second = _node_section(html, boletos)
-    assert 'style="--depth: 1"' in second, "drawn under the option that leads to it"
+    assert 'data-depth="1"' in second, "drawn under the option that leads to it"
     second = _words(second)
     assert "1 1. Segunda via → setor Financeiro “Um momento!”" in second
     assert "2 2. Era só isso → encerra “Até logo!”" in second

@@ -482,7 +482,9 @@ function patch (expressions, instanceBindings) {
       } else {
         // attribute value is not null; set a new attribute
         const newValue = attributeValuePre + toString(expression) + attributeValuePost;
-        targetNode.setAttribute(attributeName, newValue);
+        // Atendimento: a style goes through the CSSOM, which a strict style-src allows (README.md)
+        if (attributeName === 'style') targetNode.style.cssText = newValue;
+        else targetNode.setAttribute(attributeName, newValue);
       }
     } else { // text node / child element / children replacement
       let newNode;
