@@ -102,14 +102,29 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        # SQLite batch mode rebuilds a table (copy, DROP, rename): with foreign keys enforced,
+        # dropping a table that other rows reference fails, so a database with data could not
+        # be upgraded. Off for the migration (set outside any transaction, where SQLite
+        # honours it), then back on once the references are checked.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                raw = connection.connection.dbapi_connection
+                raw.execute("PRAGMA foreign_keys=ON")
+                broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left rows whose references are broken: {broken[:5]}")
 
 
 if context.is_offline_mode():
