@@ -107,12 +107,13 @@ def connections():
                            webhook_url=connection_service.webhook_url, flows=dict(flow_options()))
 
 
-def _connection_form(connection, kind, values, error=None, revealed=None, status=None):
+def _connection_form(connection, kind, values, error=None, revealed=None, status=None, **tools):
     body, code = render_form(
         "admin/connection_form.html", error=error, schema=ConnectionCreate, section="connections", connection=connection, kind=kind,
         spec=SPECS[kind], values=values, flows=flow_options(), sectors=list_sectors(),
         webhook_url=connection_service.webhook_url(connection) if connection else None, revealed=revealed or {},
-        masked=_masked(connection),
+        masked=_masked(connection), reveal_error=tools.get("reveal_error"), test_error=tools.get("test_error"),
+        test_delivery=tools.get("test_delivery"),
         chatbots=[(str(c.id), c.name) for c in chatbot_service.list_chatbots()])
     return body, status or code
 
@@ -182,6 +183,35 @@ def rotate_connection(connection_id):
     kind = connection.kind
     return _connection_form(connection, kind, connection_values(connection, kind),
                             revealed=_revealed(connection, only="secret") if field == "secret" else {})
+
+
+@bp.route("/connections/<int:connection_id>/reveal", methods=["POST"])
+def reveal_connection(connection_id):
+    """The saved secrets in full, after the admin typed their password again."""
+    connection = connection_service.get_connection(current_user, connection_id)
+    kind = connection.kind
+    try:
+        revealed = connection_service.reveal_secrets(current_user, connection.id, request.form.get("password"))
+    except InvalidInput as error:
+        return _connection_form(connection, kind, connection_values(connection, kind),
+                                reveal_error=error.message, status=403)
+    return _connection_form(connection, kind, connection_values(connection, kind), revealed=revealed)
+
+
+@bp.route("/connections/<int:connection_id>/test-message", methods=["POST"])
+def test_connection(connection_id):
+    """Enviar mensagem de teste: through the real webhook route, then where the ticket is."""
+    from .connection_probe import send_test_message
+
+    connection = connection_service.get_connection(current_user, connection_id)
+    kind = connection.kind
+    try:
+        delivery = send_test_message(current_user, connection.id)
+    except InvalidInput as error:
+        return _connection_form(connection, kind, connection_values(connection, kind),
+                                test_error=error.message, status=error.status)
+    connection = connection_service.get_connection(current_user, connection_id)
+    return _connection_form(connection, kind, connection_values(connection, kind), test_delivery=delivery)
 
 
 @bp.route("/connections/<int:connection_id>/delete", methods=["POST"])

@@ -212,6 +212,18 @@ def rotate(actor: User, connection_id, field: str) -> Connection:
     return connection
 
 
+def reveal_secrets(actor: User, connection_id, password) -> dict:
+    """The saved secrets in full, for the admin who types their own password again (a
+    session left open on a shared screen does not show them)."""
+    connection = get_connection(actor, connection_id)
+    if not isinstance(password, str) or not password or not actor.check_password(password):
+        message = _("Wrong password: nothing was revealed.")
+        raise InvalidInput(message, fields={"password": message})
+    stored = connection.settings or {}
+    values = {"secret": connection.secret, **{key: stored.get(key, "") for key in connection.spec.secret_keys}}
+    return {key: value for key, value in values.items() if value}
+
+
 def delete_connection(actor: User, connection_id) -> None:
     """Only a connection that never carried a conversation; otherwise disable it."""
     connection = get_connection(actor, connection_id)
