@@ -9,7 +9,8 @@ and fans each event out to them. Where events come from is the backend's busines
   process through one pub/sub subscription per process.
 
 Both keep the log so a stream that reconnects with ``Last-Event-ID`` gets what it
-missed (``resume``), or ``reset`` when that id is older than the log.
+missed (``resume``), or ``reset`` when that id is older than the log or from another
+run of it: the in-process ids start from the clock, the Redis ids name the log's epoch.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from itertools import islice
 from queue import Empty, Full
 from typing import Any, Callable, NamedTuple
 
+from ..ops.metrics import STREAM_CLIENTS
 from ..tickets import fragments
 from . import presence
 from .audience import Viewer, visibility_test
@@ -30,7 +32,6 @@ from .envelope import VIEWERS_CHANGED, Event, to_wire
 log = logging.getLogger(__name__)
 
 CLOSE = object()  # queued to end a stream when the broker shuts down
-RESET = object()  # queued when this process itself missed events (Redis outage longer than the log)
 HEARTBEAT = object()  # queued to every stream by one ticker per process, instead of a timer per stream
 
 
@@ -77,7 +78,7 @@ class Subscription:
             return False
 
     def get(self):
-        """The next item (an ``Event``, or ``HEARTBEAT``, ``RESET``, ``CLOSE``)."""
+        """The next item (an ``Event``, a ``Reset``, ``HEARTBEAT`` or ``CLOSE``)."""
         if self.closed:
             return CLOSE
         return self.queue.get()
@@ -90,6 +91,14 @@ class Subscription:
             except Empty:
                 break
         return items
+
+
+class Reset(NamedTuple):
+    """Queued when this process itself may have missed events (its Redis log was lost or
+    trimmed past it): each stream sends ``reset`` and goes on after ``id`` (None: unknown)."""
+
+    id: str | None = None
+    key: Any = None
 
 
 class Resume(NamedTuple):
@@ -122,6 +131,7 @@ class Broker:
         sub = Subscription(viewer, self.queue_size, on_overflow)
         with self._subs_lock:
             self._subs = (*self._subs, sub)
+            STREAM_CLIENTS.inc()
             if self._ticker is None:  # started by the first stream, not at import or before a fork
                 self._ticker = threading.Thread(target=self._tick, name="realtime-heartbeat", daemon=True)
                 self._ticker.start()
@@ -129,7 +139,9 @@ class Broker:
 
     def unsubscribe(self, sub: Subscription) -> None:
         with self._subs_lock:
-            self._subs = tuple(s for s in self._subs if s is not sub)
+            remaining = tuple(s for s in self._subs if s is not sub)
+            STREAM_CLIENTS.dec(len(self._subs) - len(remaining))
+            self._subs = remaining
 
     @property
     def subscriptions(self) -> tuple[Subscription, ...]:
@@ -189,7 +201,9 @@ class Broker:
         for sub in self._subs:
             sub.offer(CLOSE)
             sub.closed = "shutdown"
-        self._subs = ()
+        with self._subs_lock:
+            STREAM_CLIENTS.dec(len(self._subs))
+            self._subs = ()
 
     # -- what a backend provides ---------------------------------------------------
 
