@@ -119,6 +119,8 @@ class User(UserMixin, db.Model):
     # Sign my messages: the customer reads "*Ana:*" above each text the user sends.
     signature: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     sip_account: Mapped[dict | None] = mapped_column(JSON)
+    # In every session cookie beside the id; raising it ends the user's sessions (auth/service.py).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sectors: Mapped[list[Sector]] = relationship(

@@ -61,5 +61,8 @@ def message_json(message: Message) -> dict:
         "author_id": message.author_id,
         "from_bot": message.from_bot,
         "quoted_id": message.quoted_id,
+        "original_body": message.original_body,
+        "edited_at": iso(message.edited_at),
+        "deleted_at": iso(message.deleted_at),
         "created_at": iso(message.created_at),
     }

@@ -98,6 +98,9 @@ class Message(Shape):
     author_id: Id | None
     from_bot: bool = False
     quoted_id: Id | None = None
+    original_body: str | None = Field(None, description="The customer's text as first received, once they edited it.")
+    edited_at: When = Field(None, description="When the customer last edited the message.")
+    deleted_at: When = Field(None, description="When the customer deleted the message for everyone; it stays here.")
     created_at: When
 
 

@@ -52,6 +52,10 @@ class Inbound:
     voice: bool = False  # the provider says the audio was recorded as a voice note
     choice: str | None = None  # the option id of a native menu reply (WhatsApp list/buttons)
     reaction: dict | None = None  # {"emoji", "target": external id}; ingest writes its line ("" emoji: removed)
+    quoted_external_id: str | None = None  # the message this one replies to, by its id at the provider
+    # Other identities of the same person on this channel (an Evolution ``@lid`` sent
+    # together with the phone): linked to the contact, merging one already split.
+    aliases: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -73,6 +77,18 @@ class Incoming:
     inbound: Inbound
     media: MediaRef | None = None
     from_me: bool = False
+
+
+@dataclass
+class Correction:
+    """A customer's edit (the new ``body``) or deletion (``deleted``) of a message they
+    sent before, named by its external id (``target``)."""
+
+    sender_id: str
+    target: str
+    body: str = ""
+    deleted: bool = False
+    at: datetime | None = None
 
 
 @dataclass
@@ -145,7 +161,8 @@ class ChannelAdapter:
         """Raise ``WebhookRejected`` (401 missing, 403 wrong) unless the request is genuine."""
         raise NotImplementedError
 
-    def parse(self, payload) -> list[Incoming | StatusUpdate]:
+    def parse(self, payload) -> list:
+        """``Incoming``, ``StatusUpdate``, ``Correction`` and ``parsing.Unreadable`` items."""
         raise NotImplementedError
 
     def fetch_media(self, media: MediaRef) -> Fetched:

@@ -337,5 +337,6 @@ def _message(item: Pending, row, ticket_id: int) -> SimpleNamespace:
         id=row.id, ticket_id=ticket_id, direction="in", kind=inbound.kind, body=inbound.body or "",
         status="received", error=None, external_id=row.external_id, media_path=None, media_name=None,
         media_mime=None, media_size=None, duration=None, voice=False,
-        author_id=None, from_bot=False, quoted_id=None, created_at=row.created_at,
+        author_id=None, from_bot=False, quoted_id=None, original_body=None, edited_at=None, deleted_at=None,
+        created_at=row.created_at,
     )

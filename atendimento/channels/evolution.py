@@ -29,10 +29,11 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..media import MediaUnavailable, download
 from . import http
-from .base import (ChannelAdapter, DeliveryError, Fetched, Inbound, Incoming, MediaRef, Outbound,
+from . import evolution_payload as payload_model
+from .base import (ChannelAdapter, Correction, DeliveryError, Fetched, Inbound, Incoming, MediaRef, Outbound,
                    StatusUpdate, WebhookRejected, check_shared_secret)
-from .parsing import as_text, contact_body, location_body, parse_timestamp, unsupported
 from .spec import ChannelSpec, Setting
+from .parsing import Unreadable, as_text, contact_body, location_body, parse_timestamp, read_item, unsupported
 
 MEDIA_TYPES = {"imageMessage": "image", "videoMessage": "video", "audioMessage": "audio",
                "documentMessage": "document", "stickerMessage": "sticker", "ptvMessage": "video"}
@@ -41,8 +42,9 @@ WRAPPERS = ("ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2", "viewOnc
 # Not content: signalling Baileys passes along (deletions, key exchange, context).
 IGNORED_TYPES = {"protocolMessage", "senderKeyDistributionMessage", "messageContextInfo", "base64", "mediaUrl"}
 STATUS_MAP = {"SERVER_ACK": "sent", "DELIVERY_ACK": "delivered", "READ": "read", "PLAYED": "read",
-              "ERROR": "failed", 2: "sent", 3: "delivered", 4: "read", 5: "read", 0: "failed"}
-_TEL = re.compile(r"^TEL[^:]*:(.+)$", re.MULTILINE)
+              "ERROR": "failed", "2": "sent", "3": "delivered", "4": "read", "5": "read", "0": "failed"}
+# WhatsApp writes ``item1.TEL;waid=5511…:+55 11 …`` (a vCard group prefix); others plain ``TEL;…:``.
+_TEL = re.compile(r"^(?:[\w-]+\.)?TEL[^:\n]*:(.+)$", re.MULTILINE | re.IGNORECASE)
 
 
 class EvolutionAdapter(ChannelAdapter):
@@ -70,12 +72,12 @@ class EvolutionAdapter(ChannelAdapter):
         if not given:
             try:
                 body = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise WebhookRejected(400, "malformed JSON") from None
             given = body.get("apikey") if isinstance(body, dict) else None
         check_shared_secret(given, self.settings.get("apikey"))
 
-    def parse(self, payload) -> list[Incoming | StatusUpdate]:
+    def parse(self, payload) -> list:
         if not isinstance(payload, dict) or "event" not in payload:
             raise WebhookRejected(400, "not an Evolution API event")
         instance = self.settings.get("instance")
@@ -83,26 +85,29 @@ class EvolutionAdapter(ChannelAdapter):
             return []  # a global webhook also reports the other instances
         event = as_text(payload.get("event")).lower().replace("_", ".")
         data = payload.get("data")
-        records = [r for r in (data if isinstance(data, list) else [data]) if isinstance(r, dict)]
-        if event in ("messages.upsert", "send.message"):
-            parsed = (self._message(r, echo=event == "send.message") for r in records)
+        records = data if isinstance(data, list) else [data]
+        if event in ("messages.upsert", "send.message", "messages.edited"):
+            parsed = (read_item(lambda raw: self._message(raw, echo=event == "send.message",
+                                                          edited=event == "messages.edited"), r) for r in records)
         elif event == "messages.update":
-            parsed = (self._status(r) for r in records)
+            parsed = (read_item(self._status, r) for r in records)
+        elif event == "messages.delete":
+            parsed = (read_item(self._deletion, r) for r in records)
         else:
             return []
         return [item for item in parsed if item is not None]
 
-    def _message(self, record: dict, *, echo: bool) -> Incoming | None:
-        key = record.get("key") or {}
-        jid = as_text(key.get("remoteJid"))
-        if not jid or not jid.endswith(("@s.whatsapp.net", "@lid", "@c.us")):
+    def _message(self, raw, *, echo: bool, edited: bool = False) -> Incoming | Correction | None:
+        if not isinstance(raw, dict):
+            return Unreadable("a record is not an object")
+        record = payload_model.Record.model_validate(raw)
+        key = record.key
+        address = _address(key)
+        if address is None:
             return None  # groups, status broadcasts and channels are not conversations
-        if jid.endswith("@lid"):  # a hidden number: prefer the phone JID when Evolution gives it
-            jid = as_text(key.get("remoteJidAlt") or key.get("senderPn")) or jid
-        user = jid.split("@", 1)[0]
-        phone = user if jid.endswith(("@s.whatsapp.net", "@c.us")) else None
-        from_me = bool(key.get("fromMe")) or echo
-        message = record.get("message") if isinstance(record.get("message"), dict) else {}
+        sender, phone, aliases = address
+        from_me = bool(key.fromMe) or echo
+        message = record.message
         inline = message.get("base64")
         media_url = as_text(message.get("mediaUrl"))
         for _unused in range(3):  # ephemeral / view-once / captioned documents wrap the real message
@@ -110,65 +115,73 @@ class EvolutionAdapter(ChannelAdapter):
             if wrapper is None:
                 break
             message = message[wrapper].get("message") or {}
-        kind = as_text(record.get("messageType"))
+            if not isinstance(message, dict):
+                return Unreadable(f"{wrapper}.message is not an object")
+        kind = record.messageType
         if kind in WRAPPERS or kind not in message:
             kind = next((k for k in message if k not in IGNORED_TYPES), kind)
-        if kind in IGNORED_TYPES or (not kind and not message):
+        if "protocolMessage" in message and kind in ("protocolMessage", "editedMessage", "messageContextInfo", ""):
+            kind = "protocolMessage"
+        if (kind in IGNORED_TYPES and kind != "protocolMessage") or (not kind and not message):
             return None
-        inbound = Inbound(sender_id=phone or jid, phone=phone,
-                          name=None if from_me else (as_text(record.get("pushName")) or None),
-                          external_id=as_text(key.get("id")) or None,
-                          timestamp=parse_timestamp(record.get("messageTimestamp")))
-        content = message.get(kind) if isinstance(message.get(kind), dict) else {}
-        if kind == "conversation":
-            inbound.body = as_text(message.get("conversation"))
-        elif kind == "extendedTextMessage":
-            inbound.body = as_text(content.get("text"))
-        elif kind in MEDIA_TYPES:
-            inbound.kind, inbound.body = MEDIA_TYPES[kind], as_text(content.get("caption"))
-            inbound.voice = kind == "audioMessage" and content.get("ptt") is True
-            ref = {"key": {"id": as_text(key.get("id")), "remoteJid": as_text(key.get("remoteJid")),
-                           "fromMe": bool(key.get("fromMe"))}}
+        timestamp = parse_timestamp(record.messageTimestamp)
+        model = payload_model.CONTENT.get(kind)
+        content = model.model_validate(message.get(kind) or {}) if model is not None else None
+        if kind == "protocolMessage":
+            return None if from_me else _correction(content, sender, timestamp)
+        inbound = Inbound(sender_id=sender, phone=phone, aliases=aliases,
+                          name=None if from_me else (record.pushName or None),
+                          external_id=key.id or None, timestamp=timestamp)
+        context = getattr(content, "contextInfo", None) or record.contextInfo
+        inbound.quoted_external_id = (context.stanzaId or None) if context else None
+        if edited:  # messages.edited: the record names the edited message and carries its new text
+            body = _text_of(kind, message, content)
+            return None if from_me or not body or not key.id else Correction(sender, key.id, body=body, at=timestamp)
+        if kind in MEDIA_TYPES:
+            inbound.kind, inbound.body = MEDIA_TYPES[kind], content.caption
+            inbound.voice = kind == "audioMessage" and content.ptt is True
+            ref = {"key": {"id": key.id, "remoteJid": key.remoteJid, "fromMe": bool(key.fromMe)}}
             if media_url:
                 ref["url"] = media_url
-            return Incoming(inbound, MediaRef(ref, as_text(content.get("mimetype")) or None,
-                                              as_text(content.get("fileName")) or None, _decode(inline)),
+            return Incoming(inbound, MediaRef(ref, content.mimetype or None, content.fileName or None, _decode(inline)),
                             from_me=from_me)
-        elif kind in ("locationMessage", "liveLocationMessage"):
+        if kind in ("locationMessage", "liveLocationMessage"):
             inbound.kind = "location"
-            inbound.body = location_body(content.get("degreesLatitude"), content.get("degreesLongitude"),
-                                         content.get("name"), content.get("address"))
-        elif kind == "contactMessage":
-            inbound.body = _vcard_body(content)
-        elif kind == "contactsArrayMessage":
-            inbound.body = "\n".join(_vcard_body(c) for c in content.get("contacts") or [] if isinstance(c, dict))
-        elif kind == "listResponseMessage":
-            inbound.body = as_text(content.get("title")) or as_text(
-                (content.get("singleSelectReply") or {}).get("selectedRowId"))
-        elif kind in ("buttonsResponseMessage", "templateButtonReplyMessage"):
-            inbound.body = as_text(content.get("selectedDisplayText")) or as_text(
-                content.get("selectedButtonId") or content.get("selectedId"))
+            inbound.body = location_body(content.degreesLatitude, content.degreesLongitude,
+                                         content.name, content.address)
         elif kind == "reactionMessage":  # ingest writes the line: it names the message reacted to
             if from_me:
                 return None  # the business reacting from its phone: not a line of the conversation
-            target = content.get("key") if isinstance(content.get("key"), dict) else {}
-            inbound.kind, inbound.reaction = "system", {"emoji": as_text(content.get("text")),
-                                                        "target": as_text(target.get("id")) or None}
+            inbound.kind, inbound.reaction = "system", {"emoji": content.text,
+                                                        "target": (content.key.id if content.key else "") or None}
             return Incoming(inbound)
+        else:
+            inbound.body = _text_of(kind, message, content)
         if not inbound.body and inbound.kind == "text":
             inbound.kind, inbound.body = "system", unsupported(kind)
         return Incoming(inbound, from_me=from_me)
 
-    def _status(self, record: dict) -> StatusUpdate | None:
-        key = record.get("key") if isinstance(record.get("key"), dict) else {}
-        external_id = as_text(record.get("keyId") or key.get("id") or record.get("id"))
-        raw_status = record.get("status", (record.get("update") or {}).get("status"))
-        status = STATUS_MAP.get(raw_status.upper() if isinstance(raw_status, str) else raw_status)
-        from_me = record.get("fromMe", key.get("fromMe", True))
+    def _status(self, raw) -> StatusUpdate | Correction | None:
+        record = payload_model.StatusRecord.model_validate(raw)
+        key = record.key or payload_model.Key()
+        external_id = record.keyId or key.id or record.id
+        raw_status = record.status or (record.update.status if record.update else "")
+        status = STATUS_MAP.get(raw_status.upper())
+        from_me = record.fromMe if record.fromMe is not None else (key.fromMe if key.fromMe is not None else True)
         if not external_id or status is None or not from_me:
             return None  # statuses of the customer's messages (our own reads) change nothing here
         error = _("WhatsApp reported an error delivering this message.") if status == "failed" else None
         return StatusUpdate(external_id=external_id, status=status, error=error)
+
+    def _deletion(self, raw) -> Correction | None:
+        """``messages.delete``: the customer deleted a message for everyone (its key)."""
+        if not isinstance(raw, dict):
+            return Unreadable("a record is not an object")
+        record = payload_model.Record.model_validate(raw if "key" in raw else {"key": raw})
+        address = _address(record.key)
+        if address is None or record.key.fromMe or not record.key.id:
+            return None
+        return Correction(address[0], record.key.id, deleted=True)
 
     def fetch_media(self, media: MediaRef) -> Fetched:
         if media.ref.get("url"):
@@ -239,6 +252,58 @@ def _decode(value) -> bytes | None:
         return None
 
 
-def _vcard_body(contact: dict) -> str:
-    phones = [p.strip() for p in _TEL.findall(as_text(contact.get("vcard")))]
-    return contact_body(as_text(contact.get("displayName")), phones)
+def _address(key) -> tuple[str, str | None, list[str]] | None:
+    """(sender id, phone, other identities) of a conversation's key; None for groups,
+    broadcasts and channels. A person may come as a hidden ``@lid`` and, beside it
+    (``remoteJidAlt`` / ``senderPn``), their phone: the phone is the sender, the lid an
+    alias linked to the same contact."""
+    jids = [j for j in (key.remoteJid, key.remoteJidAlt, key.senderPn) if j]
+    if not jids or not jids[0].endswith(("@s.whatsapp.net", "@lid", "@c.us")):
+        return None
+    phone_jid = next((j for j in jids if j.endswith(("@s.whatsapp.net", "@c.us"))), None)
+    lid = next((j for j in jids if j.endswith("@lid")), None)
+    if phone_jid is None:
+        return lid, None, []
+    phone = phone_jid.split("@", 1)[0]
+    return phone, phone, [lid] if lid else []
+
+
+def _correction(protocol, sender: str, timestamp) -> Correction | None:
+    """A ``protocolMessage``: an edit (its new content) or a revoke of the message its key names."""
+    target = protocol.key.id if protocol.key else ""
+    if not target:
+        return None
+    if protocol.type.upper() in ("REVOKE", "0"):
+        return Correction(sender, target, deleted=True, at=timestamp)
+    if protocol.type.upper() in ("MESSAGE_EDIT", "14") and protocol.editedMessage:
+        edited = protocol.editedMessage
+        kind = next((k for k in edited if k not in IGNORED_TYPES), "")
+        model = payload_model.CONTENT.get(kind)
+        body = _text_of(kind, edited, model.model_validate(edited.get(kind) or {}) if model else None)
+        if body:
+            return Correction(sender, target, body=body, at=timestamp)
+    return None
+
+
+def _text_of(kind: str, message: dict, content) -> str:
+    """The text of a message without a file (a caption for one with it)."""
+    if kind == "conversation":
+        return as_text(message.get("conversation"))
+    if kind == "extendedTextMessage":
+        return content.text
+    if kind in MEDIA_TYPES:
+        return content.caption
+    if kind == "contactMessage":
+        return _vcard_body(content)
+    if kind == "contactsArrayMessage":
+        return "\n".join(_vcard_body(card) for card in content.contacts)
+    if kind == "listResponseMessage":
+        return content.title or (content.singleSelectReply.selectedRowId if content.singleSelectReply else "")
+    if kind in ("buttonsResponseMessage", "templateButtonReplyMessage"):
+        return content.selectedDisplayText or content.selectedButtonId or content.selectedId
+    return ""
+
+
+def _vcard_body(contact) -> str:
+    phones = [p.strip() for p in _TEL.findall(contact.vcard)]
+    return contact_body(contact.displayName, phones)

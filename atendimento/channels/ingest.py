@@ -20,14 +20,16 @@ from sqlalchemy import case, select, update
 
 from ..extensions import db
 from ..media import MediaUnavailable, discard, store
-from ..models import Connection, Message, Ticket, TicketEvent, utcnow
+from ..models import Connection, Contact, ContactIdentity, Message, Ticket, TicketEvent, utcnow
 from ..serializers import ticket_json
 from ..tickets import state
-from ..tickets.inbound import active_ticket, find_or_create_contact, insert_ignoring_conflict, receive_inbound
+from ..tickets.inbound import (active_ticket, correct_message, find_or_create_contact, insert_ignoring_conflict,
+                               receive_inbound)
 from ..tickets.state import preview_of
 from ..tickets.statuses import apply_status, publish_message_updated
-from . import batch, webhook_connections
-from .base import Fetched, Incoming, MediaRef, StatusUpdate, WebhookRejected, backoff_delay
+from . import batch, parsing, webhook_connections
+from .base import Correction, Fetched, Incoming, MediaRef, StatusUpdate, WebhookRejected, backoff_delay
+from .parsing import Unreadable, fit_id
 from .registry import adapter_for
 from .webhook_connections import StaleConnection, WebhookConnection
 
@@ -61,17 +63,27 @@ def _receive_webhook(connection: WebhookConnection, headers, raw: bytes) -> dict
         raise
     try:
         payload = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python recurses
         raise WebhookRejected(400, "malformed JSON") from None
     return handle(connection, adapter, payload)
 
 
 def handle(connection: WebhookConnection, adapter, payload) -> dict:
-    """Apply every item of one webhook, in order; answer counts for the response."""
-    counts = {"stored": 0, "duplicates": 0, "statuses": 0}
+    """Apply every readable item of one webhook, in order; answer counts for the response.
+    Items that cannot be read are logged (by the adapter) and counted; when no item
+    could be read, the answer is 400 (SPEC §8), and nothing was stored."""
+    counts = {"stored": 0, "duplicates": 0, "statuses": 0, "corrections": 0, "unreadable": 0}
+    try:
+        items = adapter.parse(payload)
+    except RecursionError:
+        raise WebhookRejected(400, "nested too deep") from None
+    readable = [fit(item) for item in items if not isinstance(item, Unreadable)]
+    counts["unreadable"] = len(items) - len(readable)
+    if counts["unreadable"] and not readable:
+        raise WebhookRejected(400, "no item of the webhook could be read")
     plain = []  # consecutive customer messages the group commit may take
     model = _Loader(connection)
-    for item in adapter.parse(payload):
+    for item in readable:
         if isinstance(item, Incoming) and item.inbound.reaction is not None:
             describe_reaction(connection.id, item.inbound)
         if _plain(item):
@@ -84,10 +96,44 @@ def handle(connection: WebhookConnection, adapter, payload) -> dict:
                                    reference=item.reference)
             counts["statuses"] += changed is not None
             continue
+        if isinstance(item, Correction):
+            counts["corrections"] += correct_message(model(), item) is not None
+            continue
         message = record_echo(model(), adapter, item) if item.from_me else receive(model(), adapter, item)
         counts["stored" if message is not None else "duplicates"] += 1
     _receive_plain(connection, model, adapter, plain, counts)
     return counts
+
+
+def _limit(column) -> int:
+    return column.property.columns[0].type.length
+
+
+def fit(item):
+    """``item`` with every value fitting its column: free text cut, ids cut keeping them
+    distinct, NUL and lone surrogates removed (SPEC §8: cut, not refused)."""
+    if isinstance(item, StatusUpdate):
+        item.external_id = fit_id(item.external_id, _limit(Message.external_id))
+        item.error = parsing.clean(item.error)
+        return item
+    if isinstance(item, Correction):
+        item.sender_id = fit_id(item.sender_id, _limit(ContactIdentity.external_id))
+        item.target = fit_id(item.target, _limit(Message.external_id))
+        item.body = parsing.clean(item.body)
+        return item
+    inbound = item.inbound
+    inbound.sender_id = fit_id(inbound.sender_id, _limit(ContactIdentity.external_id))
+    inbound.aliases = [fit_id(alias, _limit(ContactIdentity.external_id)) for alias in inbound.aliases]
+    inbound.external_id = fit_id(inbound.external_id, _limit(Message.external_id))
+    inbound.quoted_external_id = fit_id(inbound.quoted_external_id, _limit(Message.external_id))
+    inbound.name = parsing.fit(inbound.name, _limit(Contact.name)) or None
+    phone = parsing.clean(inbound.phone)
+    inbound.phone = phone if phone and len(phone) <= _limit(Contact.phone) else None  # longer is no phone
+    inbound.body = parsing.clean(inbound.body)
+    if item.media is not None:
+        item.media.mime = parsing.fit(item.media.mime, _limit(Message.media_mime)) or None
+        item.media.filename = parsing.fit(item.media.filename, _limit(Message.media_name)) or None
+    return item
 
 
 def describe_reaction(connection_id: int, inbound) -> None:
@@ -112,7 +158,8 @@ def describe_reaction(connection_id: int, inbound) -> None:
 def _plain(item) -> bool:
     """A customer's message the group commit can store: no file, an external id to dedupe on."""
     return (isinstance(item, Incoming) and not item.from_me and item.media is None
-            and not item.inbound.media and bool(item.inbound.external_id))
+            and not item.inbound.media and bool(item.inbound.external_id)
+            and not item.inbound.quoted_external_id and not item.inbound.aliases)
 
 
 def _receive_plain(connection: WebhookConnection, model, adapter, items: list[Incoming], counts: dict) -> None:

@@ -24,10 +24,11 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..media import MediaUnavailable, download
 from . import http
-from .base import (ChannelAdapter, DeliveryError, Fetched, Inbound, Incoming, MediaRef, Outbound,
-                   StatusUpdate, WebhookRejected, check_shared_secret)
-from .parsing import as_text, contact_body, location_body, parse_timestamp, unsupported
 from .spec import ChannelSpec, Setting
+from . import telegram_payload as payload_model
+from .base import (ChannelAdapter, Correction, DeliveryError, Fetched, Inbound, Incoming, MediaRef, Outbound,
+                   WebhookRejected, check_shared_secret)
+from .parsing import as_text, contact_body, location_body, parse_timestamp, read_item, unsupported
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
 
@@ -66,51 +67,62 @@ class TelegramAdapter(ChannelAdapter):
     def authenticate(self, headers, raw: bytes) -> None:
         check_shared_secret(headers.get("X-Telegram-Bot-Api-Secret-Token"), self.secret)
 
-    def parse(self, payload) -> list[Incoming | StatusUpdate]:
+    def parse(self, payload) -> list:
         if not isinstance(payload, dict) or "update_id" not in payload:
             raise WebhookRejected(400, "not a Telegram Update")
-        message = payload.get("message") or payload.get("business_message")
-        if not isinstance(message, dict):
-            return []  # edits, callbacks, membership changes: nothing to show
-        chat = message.get("chat") or {}
-        if chat.get("type") != "private" or chat.get("id") is None:
-            return []
-        return [self._message(message, chat)]
+        item = read_item(self._update, payload)
+        return [] if item is None else [item]
 
-    def _message(self, message: dict, chat: dict) -> Incoming:
-        chat_id = as_text(chat["id"])
-        sender = message.get("from") or {}
-        name = " ".join(p for p in (as_text(sender.get("first_name") or chat.get("first_name")),
-                                    as_text(sender.get("last_name") or chat.get("last_name"))) if p)
-        inbound = Inbound(sender_id=chat_id, name=name or as_text(sender.get("username")) or None,
-                          external_id=f"{chat_id}:{as_text(message.get('message_id'))}",
-                          timestamp=parse_timestamp(message.get("date")),
-                          body=as_text(message.get("text")) or as_text(message.get("caption")))
-        if "text" in message:
+    def _update(self, raw: dict):
+        update = payload_model.Update.model_validate(raw)
+        edited = update.edited_message or update.edited_business_message
+        message = update.message or update.business_message or edited
+        if message is None or message.chat is None:
+            return None  # callbacks, membership changes: nothing to show
+        if message.chat.type != "private" or not message.chat.id:
+            return None
+        if edited is not None and message is edited:
+            body = message.text if message.text is not None else message.caption
+            if not body:
+                return None  # a file replaced without text: the first one stays
+            return Correction(message.chat.id, f"{message.chat.id}:{message.message_id}", body=body,
+                              at=parse_timestamp(message.edit_date))
+        extra = raw.get("message") or raw.get("business_message")
+        return self._message(message, extra if isinstance(extra, dict) else {})
+
+    def _message(self, message: payload_model.Message, raw: dict) -> Incoming:
+        chat, sender = message.chat, message.from_ or payload_model.User()
+        chat_id = chat.id
+        name = " ".join(p for p in (sender.first_name or chat.first_name, sender.last_name or chat.last_name) if p)
+        replied = message.reply_to_message
+        inbound = Inbound(sender_id=chat_id, name=name or sender.username or None,
+                          external_id=f"{chat_id}:{message.message_id}",
+                          timestamp=parse_timestamp(message.date),
+                          body=message.text or message.caption,
+                          quoted_external_id=f"{chat_id}:{replied.message_id}" if replied and replied.message_id
+                          else None)
+        if message.text is not None:
             return Incoming(inbound)
         for field, kind in MEDIA_FIELDS:
-            content = message.get(field)
-            if field == "photo" and isinstance(content, list) and content:
-                content = max(content, key=lambda size: (size.get("file_size") or 0,
-                                                         (size.get("width") or 0) * (size.get("height") or 0)))
-            if isinstance(content, dict) and content.get("file_id"):
+            content = getattr(message, field)
+            if field == "photo":
+                content = max(content, key=lambda size: (size.file_size or 0, (size.width or 0) * (size.height or 0)),
+                              default=None)
+            if content is not None and content.file_id:
                 inbound.kind, inbound.voice = kind, field == "voice"
-                mime = as_text(content.get("mime_type")) or ("audio/ogg" if field == "voice" else None)
-                return Incoming(inbound, MediaRef({"file_id": as_text(content["file_id"])}, mime,
-                                                  as_text(content.get("file_name")) or None))
-        if isinstance(message.get("location"), dict):
-            place = message.get("venue") or {}
-            location = message["location"]
+                mime = content.mime_type or ("audio/ogg" if field == "voice" else None)
+                return Incoming(inbound, MediaRef({"file_id": content.file_id}, mime, content.file_name or None))
+        if message.location is not None:
+            place = message.venue or payload_model.Venue()
             inbound.kind = "location"
-            inbound.body = location_body(location.get("latitude"), location.get("longitude"),
-                                         place.get("title"), place.get("address"))
-        elif isinstance(message.get("contact"), dict):
-            contact = message["contact"]
-            full_name = " ".join(p for p in (as_text(contact.get("first_name")),
-                                             as_text(contact.get("last_name"))) if p)
-            inbound.body = contact_body(full_name, [as_text(contact.get("phone_number"))])
+            inbound.body = location_body(message.location.latitude, message.location.longitude,
+                                         place.title, place.address)
+        elif message.contact is not None:
+            contact = message.contact
+            full_name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+            inbound.body = contact_body(full_name, [contact.phone_number])
         else:
-            kind = next((key for key in message if key not in META_FIELDS), "?")
+            kind = next((key for key in raw if key not in META_FIELDS), "?")
             inbound.kind, inbound.body = "system", unsupported(kind)
         return Incoming(inbound)
 

@@ -24,10 +24,11 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..media import MediaUnavailable, download
 from . import http
-from .base import (ChannelAdapter, DeliveryError, Fetched, Inbound, Incoming, MediaRef, Outbound,
+from . import whatsapp_payload as payload_model
+from .base import (ChannelAdapter, Correction, DeliveryError, Fetched, Inbound, Incoming, MediaRef, Outbound,
                    StatusUpdate, WebhookRejected, check_hmac_signature, check_shared_secret)
-from .parsing import as_text, contact_body, location_body, parse_timestamp, unsupported
 from .spec import ChannelSpec, Setting
+from .parsing import Unreadable, as_text, contact_body, location_body, parse_timestamp, read_item, unsupported
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
 MEDIA_TYPES = {"image": "image", "audio": "audio", "video": "video", "document": "document", "sticker": "sticker"}
@@ -82,83 +83,91 @@ class WhatsAppCloudAdapter(ChannelAdapter):
     def authenticate(self, headers, raw: bytes) -> None:
         check_hmac_signature(headers.get("X-Hub-Signature-256"), self.secret, raw)
 
-    def parse(self, payload) -> list[Incoming | StatusUpdate]:
-        if not isinstance(payload, dict) or not isinstance(payload.get("entry", []), list):
+    def parse(self, payload) -> list:
+        notification = read_item(payload_model.Notification.model_validate, payload)
+        if not isinstance(payload, dict) or isinstance(notification, Unreadable):
             raise WebhookRejected(400, "not a WhatsApp Business Account notification")
         items = []
-        own_number = as_text(self.settings.get("phone_number_id"))
-        for entry in payload.get("entry") or []:
-            for change in (entry or {}).get("changes") or []:
-                value = (change or {}).get("value") or {}
-                if change.get("field") != "messages" or not isinstance(value, dict):
-                    continue
-                number = as_text((value.get("metadata") or {}).get("phone_number_id"))
-                if own_number and number and number != own_number:
-                    continue  # another number of the same Meta app: not this connection's
-                names = {as_text(c.get("wa_id")): as_text((c.get("profile") or {}).get("name"))
-                         for c in value.get("contacts") or [] if isinstance(c, dict)}
-                items += [self._message(m, names) for m in value.get("messages") or [] if isinstance(m, dict)]
-                items += [s for s in map(self._status, value.get("statuses") or []) if s is not None]
+        for entry in notification.entry:
+            entry = read_item(payload_model.Entry.model_validate, entry)
+            if isinstance(entry, Unreadable):
+                items.append(entry)
+                continue
+            for change in entry.changes:
+                items += self._change(change)
         return items
 
-    def _message(self, msg: dict, names: dict) -> Incoming:
-        sender = as_text(msg.get("from"))
+    def _change(self, raw) -> list:
+        """One ``change``: its messages, echoes and statuses, each read on its own. A
+        change whose envelope (metadata, contacts) cannot be read is one unreadable item."""
+        change = read_item(payload_model.Change.model_validate, raw)
+        if isinstance(change, Unreadable):
+            return [change]
+        if change.field not in ("messages", "smb_message_echoes"):
+            return []
+        value = read_item(payload_model.Value.model_validate, change.value)
+        if isinstance(value, Unreadable):
+            return [value]
+        own_number = as_text(self.settings.get("phone_number_id"))
+        number = value.metadata.phone_number_id if value.metadata else ""
+        if own_number and number and number != own_number:
+            return []  # another number of the same Meta app: not this connection's
+        names = {c.wa_id: c.profile.name if c.profile else "" for c in value.contacts}
+        items = [read_item(lambda raw: self._message(raw, names), m) for m in value.messages]
+        items += [read_item(lambda raw: self._message(raw, names, echo=True), m) for m in value.message_echoes]
+        items += [read_item(self._status, s) for s in value.statuses]
+        return [item for item in items if item is not None]
+
+    def _message(self, raw, names: dict, *, echo: bool = False) -> Incoming | Correction | Unreadable:
+        msg = payload_model.Message.model_validate(raw)
+        # An echo (coexistence: the business wrote from its WhatsApp Business app) goes
+        # from the business to ``to``, the customer.
+        sender = msg.to if echo else msg.from_
         if not sender:
-            raise WebhookRejected(400, "message without 'from'")
-        kind = as_text(msg.get("type"))
-        inbound = Inbound(sender_id=sender, phone=sender, name=names.get(sender) or None,
-                          external_id=as_text(msg.get("id")) or None, timestamp=parse_timestamp(msg.get("timestamp")))
-        content = msg.get(kind) if isinstance(msg.get(kind), dict) else {}
-        if kind == "text":
-            inbound.body = as_text(content.get("body"))
-        elif kind in MEDIA_TYPES and content.get("id"):
-            inbound.kind, inbound.body = MEDIA_TYPES[kind], as_text(content.get("caption"))
-            inbound.voice = kind == "audio" and content.get("voice") is True
-            ref = {"id": as_text(content["id"])}
-            return Incoming(inbound, MediaRef(ref, as_text(content.get("mime_type")) or None,
-                                              as_text(content.get("filename")) or None))
-        elif kind == "location":
-            inbound.kind = "location"
-            inbound.body = location_body(content.get("latitude"), content.get("longitude"),
-                                         content.get("name"), content.get("address"))
-        elif kind == "contacts":
-            inbound.body = "\n".join(
-                contact_body((c.get("name") or {}).get("formatted_name"),
-                             [as_text(p.get("phone")) for p in c.get("phones") or []])
-                for c in msg.get("contacts") or [] if isinstance(c, dict))
-        elif kind == "interactive" and content.get("type") in ("list_reply", "button_reply"):
-            reply = content.get(content["type"]) or {}
-            inbound.body = as_text(reply.get("title")) or as_text(reply.get("id"))
-            inbound.choice = as_text(reply.get("id")) or None
-        elif kind == "button":
-            inbound.body = as_text(content.get("text")) or as_text(content.get("payload"))
-        elif kind == "reaction":  # ingest writes the line: it names the message reacted to
-            inbound.kind, inbound.reaction = "system", {"emoji": as_text(content.get("emoji")),
-                                                        "target": as_text(content.get("message_id")) or None}
-            return Incoming(inbound)
-        elif kind == "system":
-            inbound.kind, inbound.body = "system", as_text(content.get("body")) or unsupported(kind)
-        else:
-            detail = content.get("type") if kind == "interactive" else None
+            return Unreadable("message without 'from'" if not echo else "echo without 'to'")
+        timestamp = parse_timestamp(msg.timestamp)
+        if msg.type == "edit" and msg.edit is not None and msg.edit.original_message_id and not echo:
+            new = _content(msg.edit.message) if msg.edit.message is not None else None
+            if new is not None and new[1]:
+                return Correction(sender, msg.edit.original_message_id, body=new[1], at=timestamp)
+        if msg.type == "revoke" and msg.revoke is not None and msg.revoke.original_message_id and not echo:
+            return Correction(sender, msg.revoke.original_message_id, deleted=True, at=timestamp)
+        inbound = Inbound(sender_id=sender, phone=sender, name=None if echo else (names.get(sender) or None),
+                          external_id=msg.id or None, timestamp=timestamp,
+                          quoted_external_id=(msg.context.id or None) if msg.context else None)
+        kind = msg.type
+        if kind == "reaction" and msg.reaction is not None:  # ingest writes the line: it names the message
+            inbound.kind, inbound.reaction = "system", {"emoji": msg.reaction.emoji,
+                                                        "target": msg.reaction.message_id or None}
+            return Incoming(inbound, from_me=echo)
+        media = getattr(msg, kind, None) if kind in MEDIA_TYPES else None
+        if media is not None and media.id:
+            inbound.kind, inbound.body = MEDIA_TYPES[kind], media.caption
+            inbound.voice = kind == "audio" and media.voice is True
+            return Incoming(inbound, MediaRef({"id": media.id}, media.mime_type or None, media.filename or None),
+                            from_me=echo)
+        content = _content(msg)
+        if content is None:
+            detail = msg.interactive.type if kind == "interactive" and msg.interactive else None
             inbound.kind, inbound.body = "system", unsupported(f"{kind}/{detail}" if detail else kind)
+        else:
+            inbound.kind, inbound.body, inbound.choice = content
         if not inbound.body:
             inbound.kind, inbound.body = "system", unsupported(kind)
-        return Incoming(inbound)
+        return Incoming(inbound, from_me=echo)
 
-    def _status(self, status) -> StatusUpdate | None:
-        if not isinstance(status, dict):
-            return None
-        mapped = STATUS_MAP.get(as_text(status.get("status")))
-        if mapped is None or not status.get("id"):
+    def _status(self, raw) -> StatusUpdate | None:
+        status = payload_model.Status.model_validate(raw)
+        mapped = STATUS_MAP.get(status.status)
+        if mapped is None or not status.id:
             return None
         error = None
         if mapped == "failed":
-            errors = [e for e in status.get("errors") or [] if isinstance(e, dict)]
-            error = describe_error(errors[0]) if errors else _("Failed on WhatsApp.")
-        reference = as_text(status.get("biz_opaque_callback_data"))
+            error = describe_error(status.errors[0]) if status.errors else _("Failed on WhatsApp.")
+        reference = status.biz_opaque_callback_data
         ours = reference[len(REFERENCE_PREFIX):] if reference.startswith(REFERENCE_PREFIX) else ""
-        return StatusUpdate(external_id=as_text(status["id"]), status=mapped, error=error,
-                            reference=int(ours) if ours.isdigit() else None)
+        return StatusUpdate(external_id=status.id, status=mapped, error=error,
+                            reference=int(ours) if ours.isdigit() and len(ours) < 12 else None)
 
     def fetch_media(self, media: MediaRef) -> Fetched:
         auth = self._auth()
@@ -244,6 +253,28 @@ class WhatsAppCloudAdapter(ChannelAdapter):
             raise DeliveryError(describe_error(error), permanent=permanent)
         raise DeliveryError(f"HTTP {response.status}: {response.text(300)}",
                             permanent=http.is_permanent(response.status))
+
+
+def _content(msg: payload_model.Content) -> tuple[str, str, str | None] | None:
+    """(kind, body, menu choice) of a message without a file; None for a type we cannot show."""
+    kind = msg.type
+    if kind == "text" and msg.text is not None:
+        return "text", msg.text.body, None
+    if kind == "location" and msg.location is not None:
+        place = msg.location
+        return "location", location_body(place.latitude, place.longitude, place.name, place.address), None
+    if kind == "contacts":
+        return "text", "\n".join(contact_body(card.name.formatted_name if card.name else "",
+                                                [p.phone or p.wa_id for p in card.phones])
+                                   for card in msg.contacts), None
+    if kind == "interactive" and msg.interactive is not None and msg.interactive.type in ("list_reply", "button_reply"):
+        reply = getattr(msg.interactive, msg.interactive.type) or payload_model.Reply()
+        return "text", reply.title or reply.id, reply.id or None
+    if kind == "button" and msg.button is not None:
+        return "text", msg.button.text or msg.button.payload, None
+    if kind == "system" and msg.system is not None:
+        return "system", msg.system.body or unsupported(kind), None
+    return None
 
 
 def describe_error(error: dict) -> str:

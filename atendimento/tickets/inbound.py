@@ -6,14 +6,15 @@ id on the same connection) stores nothing.
 """
 from __future__ import annotations
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..channels.base import Inbound  # declared with the adapters, which hand it over
+from ..channels.base import Correction, Inbound  # declared with the adapters, which hand them over
 from ..extensions import db
 from ..models import Contact, ContactIdentity, Message, Ticket, TicketEvent, utcnow
 from ..serializers import message_json, ticket_json
 from . import flow, state
+from .statuses import publish_message_updated
 
 
 def dialect_insert(model):
@@ -51,6 +52,15 @@ def find_or_create_contact(channel: str, sender_id: str, name: str | None, phone
     return contact
 
 
+def link_identities(contact: Contact, channel: str, aliases: list[str]) -> Contact:
+    """Record ``aliases`` as more identities of ``contact`` on ``channel``."""
+    for alias in aliases:
+        if alias and alias != "":
+            insert_ignoring_conflict(ContactIdentity, ["channel", "external_id"], contact_id=contact.id,
+                                     channel=channel, external_id=alias)
+    return contact
+
+
 def _contact_by_identity(channel: str, sender_id: str) -> Contact | None:
     return db.session.scalar(
         select(Contact).join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
@@ -83,6 +93,38 @@ def active_ticket_id(contact: Contact, connection) -> int | None:
     )
 
 
+def quoted_message_id(ticket_id: int, external_id: str | None) -> int | None:
+    """The message of ``ticket_id`` (ours or the customer's) a reply names by its id at
+    the provider; None when it is not in this ticket."""
+    if not external_id:
+        return None
+    return db.session.scalar(
+        select(Message.id).where(Message.ticket_id == ticket_id, Message.external_id == external_id).limit(1))
+
+
+def correct_message(connection, correction: Correction) -> Message | None:
+    """A customer's edit or deletion of a message they sent on ``connection``: the new
+    text replaces the body, the first one is kept (``original_body``); a deleted message
+    stays for attendants, marked. None when nothing changed (a redelivery, or a message
+    we never stored); otherwise ``message.updated`` is published."""
+    now = utcnow()
+    match = [Message.connection_id == connection.id, Message.external_id == correction.target,
+             Message.direction == "in"]
+    if correction.deleted:
+        values = {"deleted_at": correction.at or now}
+        match.append(Message.deleted_at.is_(None))
+    else:
+        values = {"original_body": func.coalesce(Message.original_body, Message.body),
+                  "body": correction.body, "edited_at": correction.at or now}
+        match.append(Message.body != correction.body)
+    message_id = db.session.execute(
+        update(Message).where(*match).values(**values).returning(Message.id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    db.session.commit()
+    return publish_message_updated(message_id) if message_id is not None else None
+
+
 def receive_inbound(connection, inbound: Inbound) -> Message | None:
     """Store a customer's message on its ticket; None when it was a redelivery.
 
@@ -91,10 +133,13 @@ def receive_inbound(connection, inbound: Inbound) -> Message | None:
     created included). The event payloads are built before the commit, from rows the
     statements returned, so announcing costs no extra queries."""
     contact = find_or_create_contact(connection.channel, inbound.sender_id, inbound.name, inbound.phone)
+    if inbound.aliases:
+        contact = link_identities(contact, connection.channel, inbound.aliases)
     ticket_id, created = active_ticket(contact, connection)
     now = utcnow()
     media = inbound.media or {}
     message = dialect_insert(Message).values(
+        quoted_id=quoted_message_id(ticket_id, inbound.quoted_external_id),
         ticket_id=ticket_id, connection_id=connection.id, direction="in", kind=inbound.kind,
         body=inbound.body or "", external_id=inbound.external_id, status="received",
         media_path=media.get("path"), media_mime=media.get("mime"), media_name=media.get("name"),

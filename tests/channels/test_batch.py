@@ -237,7 +237,8 @@ def test_a_burst_of_webhooks_stores_every_message_once_in_order(app, client, gat
 
     answers = in_threads(talk, CUSTOMERS)
 
-    assert all(answer == [{"ok": True, "stored": 1, "duplicates": 0, "statuses": 0}] * MESSAGES
+    assert all(answer == [{"ok": True, "stored": 1, "duplicates": 0, "statuses": 0, "corrections": 0,
+                                "unreadable": 0}] * MESSAGES
                for answer in answers), answers
     for n, ticket_id in enumerate(tickets):
         assert stored_ids(ticket_id) == [f"first-{n}"] + [f"m{n}-{k}" for k in range(MESSAGES)]
