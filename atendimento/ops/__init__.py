@@ -32,7 +32,9 @@ def init_app(app) -> None:
 
 @bp.get("/healthz")
 def healthz():
-    return {"status": "ok"}
+    """The process answers; and how it sees the caller, so a proxy's setup can be checked
+    (``doctor``: behind nginx with TRUSTED_PROXIES=1 the scheme is https and the client is yours)."""
+    return {"status": "ok", "scheme": request.scheme, "host": request.host, "client": request.remote_addr}
 
 
 @bp.get("/readyz")

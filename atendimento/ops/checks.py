@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import text
@@ -150,6 +151,12 @@ def public_url() -> Check:
     if not isinstance(answer, dict) or answer.get("status") != "ok":
         return Check("public_url", False, "answered, but not as Atendimento", f"GET {probe}: {body[:80]!r}",
                      "PUBLIC_URL must lead to this app (the proxy's location / → gunicorn)")
+    expected = urlsplit(url)
+    seen = f"{answer.get('scheme')}://{answer.get('host')}"
+    if (answer.get("scheme"), answer.get("host")) != (expected.scheme, expected.netloc):
+        return Check("public_url", False, "reachable, but the app sees another address", f"the app sees {seen}",
+                     "with a proxy in front set TRUSTED_PROXIES=1 and pass X-Forwarded-Proto/-Host "
+                     "(deploy/nginx/atendimento.conf); else correct PUBLIC_URL")
     return Check("public_url", True, "reachable", probe)
 
 
