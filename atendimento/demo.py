@@ -102,7 +102,7 @@ def _create_setup(password: str, admin: User | None, created_at: datetime) -> _D
                      created_at=created_at)
         db.session.add(admin)
     connection = Connection(kind="generic", flow="human", settings=dict(data.CONNECTION_SETTINGS),
-                            created_at=created_at,
+                            token=data.CONNECTION_TOKEN, secret=data.CONNECTION_SECRET, created_at=created_at,
                             sectors=list(sectors.values()), **data.CONNECTION)
     tags = {name: Tag(name=name, color=color) for name, (color, _keys) in data.TAGS.items()}
     chatbot = _create_chatbot(sectors)
@@ -189,6 +189,7 @@ def _refuse_unless_empty(*, create_admin: bool) -> None:
         *db.session.scalars(select(User.email).where(func.lower(User.email).in_(emails))),
         *db.session.scalars(select(Sector.name).where(Sector.name.in_(sector_names))),
         *db.session.scalars(select(Tag.name).where(Tag.name.in_(list(data.TAGS)))),
+        *db.session.scalars(select(Connection.name).where(Connection.token == data.CONNECTION_TOKEN)),
     ]
     if clashes:
         raise click.ClickException(
@@ -380,4 +381,6 @@ def _summary(password: str, demo: _Demo) -> str:
     for user in attendants.values():
         sectors = ", ".join(sector.name for sector in user.sectors)
         lines.append(f"  {user.email:<34} {user.name} ({sectors})")
+    lines.append(f"Test webhook of \"{connection.name}\" (generic): POST /webhooks/generic/{connection.token}, "
+                 f"signed with the secret {connection.secret} (README: The first hour).")
     return "\n".join(lines)

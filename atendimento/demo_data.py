@@ -50,6 +50,11 @@ CHATBOT_NAME = "Assistente Loja Aurora"
 # demo answer fails visibly (Reenviar) instead of reaching a real provider, and the
 # settings pass the same rules an admin saves them under. Replace them to go live.
 CONNECTION_SETTINGS = {"outbound_url": "http://127.0.0.1:9/gateway"}
+# The generic connection's webhook URL token and signing secret are fixed, so the README's
+# curl (The first hour) signs a test message without looking anything up. A demo's logins
+# are public anyway; rotate both (or create a real connection) before going live.
+CONNECTION_TOKEN = "demo-loja-aurora"
+CONNECTION_SECRET = "demo-segredo-troque-me"
 CHATBOT_CONNECTION_SETTINGS = {"bot_token": "0:demo-replace-with-the-token-from-botfather",
                                "base_url": "http://127.0.0.1:9"}
 CHATBOT_CONNECTION = "Telegram Loja"
