@@ -63,6 +63,7 @@ class EvolutionAdapter(ChannelAdapter):
         secret_help=_l("Not used by Evolution API, which is checked with the API key."),
         reconciles_by_webhook=True,
         inline_media=True,
+        webhook_by_events=True,  # Evolution's "Webhook by events" option
     )
 
     # -- inbound -------------------------------------------------------------

@@ -62,6 +62,8 @@ class ChannelSpec:
     inline_media: bool = False
     # Outgoing files are handed over as a signed public link the gateway downloads.
     media_by_link: bool = False
+    # The gateway may append the event's name to the webhook URL (``…/<token>/messages-upsert``).
+    webhook_by_events: bool = False
 
     @property
     def generated_settings(self) -> tuple[Setting, ...]:

@@ -107,6 +107,8 @@ def message_view(data: dict) -> SimpleNamespace:
         author_id=data.get("author_id"), author=names.user(data.get("author_id")),
         from_bot=bool(data.get("from_bot")), quoted=quoted, quoted_id=data.get("quoted_id"),
         created_at=_when(data.get("created_at")),
+        original_body=data.get("original_body"), edited_at=_when(data.get("edited_at")),
+        deleted_at=_when(data.get("deleted_at")),
         media_path=data.get("media_url"), media_name=data.get("media_name"), media_size=data.get("media_size"),
         media_mime=data.get("media_mime"),
     )

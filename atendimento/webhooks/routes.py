@@ -19,7 +19,12 @@ from . import bp
 
 
 @bp.route("/<kind>/<token>", methods=["GET", "POST"])
-def receive(kind, token):
+@bp.route("/<kind>/<token>/<event>", methods=["POST"])
+def receive(kind, token, event=None):
+    """``event``: the suffix a gateway appends per event (Evolution's "webhook by events",
+    ``…/messages-upsert``); the body names its event all the same, so it is only checked."""
+    if event is not None and not _takes_event_suffix(kind, event):
+        abort(404)
     # A POST may be served from the process's kept connections (checked before storing); a GET reads the row.
     connection = _connection(kind, token, keep=request.method == "POST")
     adapter = adapter_for(connection)
@@ -29,6 +34,12 @@ def receive(kind, token):
     raw = request.get_data(cache=False)  # 413 beyond the limit, before anything is read into memory
     counts = receive_webhook(connection, request.headers, raw)
     return {"ok": True, **counts}
+
+
+def _takes_event_suffix(kind: str, event: str) -> bool:
+    adapter = ADAPTERS.get(kind)
+    return (adapter is not None and adapter.spec.webhook_by_events
+            and len(event) <= 60 and event.replace("-", "").replace("_", "").isalnum())
 
 
 def _connection(kind: str, token: str, keep: bool) -> WebhookConnection:
