@@ -29,7 +29,7 @@ def send_test_message(actor, connection_id) -> TestDelivery:
     if not connection.enabled:
         raise InvalidInput(_("This connection is disabled and ignores incoming messages: enable it first."))
     sample = sample_webhook(connection.kind, secret=connection.secret, settings=connection.settings or {},
-                            text=_("Test message sent from Administração → Conexões: this connection's webhook works."),
+                            text=_("Test message sent from the connection's page: its webhook works."),
                             name=_("Test customer"), now=utcnow())
     path = f"/webhooks/{connection.kind}/{connection.token}"
     connection_id = connection.id
