@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .config import Config
 from .extensions import babel, csrf, db, login_manager, migrate
 from .i18n import TRANSLATIONS, compile_translations
+from .request_text import CleanRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +25,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    app.request_class = CleanRequest  # no NUL or lone surrogate reaches a route (request_text.py)
     app.config.from_object(Config(app.instance_path))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     compile_translations()
