@@ -450,8 +450,29 @@ class QuickReply(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     shortcut: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text)
+    # A file sent with the text (a price list, a form): copied into each message that uses it.
     media_path: Mapped[str | None] = mapped_column(String(255))
+    media_mime: Mapped[str | None] = mapped_column(String(120))
+    media_name: Mapped[str | None] = mapped_column(String(255))
+    media_size: Mapped[int | None] = mapped_column(Integer)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+class IdempotencyKey(db.Model):
+    """A send already made: the same ``Idempotency-Key`` from the same user within 24 h
+    answers its message again and sends nothing (SPEC §6.1). The unique index decides
+    between two requests that race with one key."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 
 
 class TicketEvent(db.Model):
