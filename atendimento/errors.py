@@ -45,6 +45,13 @@ class InvalidInput(DomainError):
     default_message = _l("Some fields are invalid.")
 
 
+class TooLarge(InvalidInput):
+    """A file over a limit (ours or the channel's)."""
+
+    status = 413
+    code = "too_large"
+
+
 class TooManyAttempts(DomainError):
     status = 429
     code = "too_many_attempts"

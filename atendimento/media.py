@@ -30,6 +30,10 @@ class MediaUnavailable(Exception):
         super().__init__(message)
 
 
+class MediaTooLarge(MediaUnavailable):
+    """Over ``MAX_UPLOAD_MB``."""
+
+
 OCTET = "application/octet-stream"
 
 # Declared types we keep when the bytes alone cannot say (plain text, Office formats
@@ -162,7 +166,7 @@ def store(data: bytes, *, declared_mime: str | None = None, filename: str | None
     if not data:
         raise MediaUnavailable("empty file", permanent=True)
     if len(data) > max_bytes():
-        raise MediaUnavailable(f"file too large ({len(data)} bytes)", permanent=True)
+        raise MediaTooLarge(f"file too large ({len(data)} bytes)", permanent=True)
     mime = sniff(data, declared_mime)
     kind = kind_for(mime, kind_hint)
     now = datetime.now(timezone.utc)
@@ -182,7 +186,7 @@ def read_upload(upload) -> bytes:
     limit = max_bytes()
     data = upload.stream.read(limit + 1)
     if len(data) > limit:
-        raise MediaUnavailable(f"file too large (over {limit} bytes)", permanent=True)
+        raise MediaTooLarge(f"file too large (over {limit} bytes)", permanent=True)
     return data
 
 

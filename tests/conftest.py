@@ -241,13 +241,16 @@ def api(client):
             _token, raw = issue_token(user)
             self.headers = {"Authorization": f"Bearer {raw}"}
 
+        def _headers(self, kw):
+            return {**self.headers, **kw.pop("headers", {})}
+
         def get(self, path, **kw):
-            return client.get("/api/v1" + path, headers=self.headers, **kw)
+            return client.get("/api/v1" + path, headers=self._headers(kw), **kw)
 
         def post(self, path, json=None, **kw):
-            return client.post("/api/v1" + path, json=json, headers=self.headers, **kw)
+            return client.post("/api/v1" + path, json=json, headers=self._headers(kw), **kw)
 
         def delete(self, path, **kw):
-            return client.delete("/api/v1" + path, headers=self.headers, **kw)
+            return client.delete("/api/v1" + path, headers=self._headers(kw), **kw)
 
     return Api

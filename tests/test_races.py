@@ -109,3 +109,27 @@ def test_concurrent_redeliveries_store_one_message(app, factory):
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Message)) == 1
     assert db.session.scalar(select(Ticket.unread)) == 1
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_sends_racing_with_one_idempotency_key_store_one_message(app, factory, round_):
+    """A double click that reaches two workers at once: one message, every answer is it."""
+    from atendimento.models import User
+    from atendimento.tickets import outgoing
+    from atendimento.tickets.idempotency import was_replayed
+
+    connection = factory.connection(settings={"outbound_url": "http://127.0.0.1:9/send"})
+    ticket = factory.ticket(connection, status="open")
+    user_id, ticket_id = ticket.user_id, ticket.id
+
+    def send(i):
+        message = outgoing.send_text(db.session.get(User, user_id), ticket_id, "Uma vez", idempotency_key="race")
+        return message.id, was_replayed(message)
+
+    results = run_together(app, send, n=8)
+    assert all(isinstance(r, tuple) for r in results), results
+    assert len({message_id for message_id, _replayed in results}) == 1
+    assert sorted(replayed for _id, replayed in results) == [False] + [True] * 7
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Message).where(
+        Message.ticket_id == ticket_id, Message.direction == "out")) == 1

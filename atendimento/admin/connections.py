@@ -151,6 +151,8 @@ def _setting_value(setting, raw, saved):
         return _KEEP
     if not value and setting.generated:
         return secrets.token_urlsafe(24)
+    if setting.choices and value and value not in {choice for choice, _label in setting.choices}:
+        raise refuse(_("Choose one of the options."))
     if not value:
         if setting.required:
             raise refuse(_("Required."))

@@ -42,6 +42,16 @@ class Doc:
     errors: tuple = ERRORS
     # For a ``<any(a, b):name>`` segment: each value's own summary (one path each).
     variants: dict = field(default_factory=dict)
+    # Takes an ``Idempotency-Key`` header: the same key within 24 h answers the first result (200).
+    idempotent: bool = False
+
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "One per send: the same key from the same user within 24 h answers the first "
+                   "message again (200) and sends nothing twice.",
+}
 
 
 def documented(summary: str, tag: str, **options):
@@ -117,8 +127,13 @@ def _operation(doc: Doc, summary: str, params: list, components: dict) -> dict:
     for code in doc.errors:
         responses[str(code)] = {"description": ERROR_TEXT[code],
                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    if doc.idempotent and doc.answer is not None:
+        responses["200"] = {"description": "This Idempotency-Key was used within 24 h: the first answer again.",
+                            "content": {"application/json": {"schema": ref(doc.answer)}}}
     operation = {"summary": summary, "tags": [doc.tag], "responses": responses}
     parameters = list(params) + (_query(doc.query) if doc.query is not None else [])
+    if doc.idempotent:
+        parameters.append(IDEMPOTENCY_KEY)
     if parameters:
         operation["parameters"] = parameters
     if doc.body is not None:

@@ -9,6 +9,7 @@ from ..errors import InvalidInput, Unauthorized
 from ..serializers import contact_json, message_json, ticket_json
 from ..tickets import notes, outgoing, service
 from ..tickets.actions import ACTION_SEGMENT, TICKET_ACTIONS
+from ..tickets.idempotency import was_replayed
 from ..tickets.notes import NoteInput
 from ..tickets.inputs import ContactTags, MessageQuery, SendFile, SendMessage, TicketQuery, Transfer, voice_flag
 from ..tickets.queries import list_tickets, ticket_messages
@@ -124,26 +125,33 @@ def messages(user, ticket_id):
 @bp.post("/tickets/<ticket_id>/messages")
 @token_required
 @documented("Answer (the ticket must be open and the caller its assignee or an admin)", "Messages", ok=201,
-            answer=shapes.Message, body=SendMessage, multipart=SendFile)
+            answer=shapes.Message, body=SendMessage, multipart=SendFile, idempotent=True)
 def send_message(user, ticket_id):
+    key = request.headers.get("Idempotency-Key")  # the same key within 24 h: the first answer again
     if request.files.get("file"):  # multipart: a file, with ``text`` as its caption
-        return message_json(outgoing.send_media(user, ticket_id, request.files["file"], request.form.get("text"),
-                                                voice=voice_flag(request.form),
-                                                quoted_id=request.form.get("quoted_id"))), 201
-    body = json_body()
-    if body.get("quick_reply_id") not in (None, ""):
-        from ..quick_replies import send_to_ticket  # the quick replies' module builds on the API's
+        message = outgoing.send_media(user, ticket_id, request.files["file"], request.form.get("text"),
+                                      voice=voice_flag(request.form), quoted_id=request.form.get("quoted_id"),
+                                      idempotency_key=key)
+    else:
+        body = json_body()
+        if body.get("quick_reply_id") not in (None, ""):
+            from ..quick_replies import send_to_ticket  # the quick replies' module builds on the API's
 
-        return message_json(send_to_ticket(user, ticket_id, body["quick_reply_id"], body.get("quoted_id"))), 201
-    return message_json(outgoing.send_text(user, ticket_id, body.get("text"), quoted_id=body.get("quoted_id"))), 201
+            message = send_to_ticket(user, ticket_id, body["quick_reply_id"], body.get("quoted_id"),
+                                     idempotency_key=key)
+        else:
+            message = outgoing.send_text(user, ticket_id, body.get("text"), quoted_id=body.get("quoted_id"),
+                                         idempotency_key=key)
+    return message_json(message), 200 if was_replayed(message) else 201
 
 
 @bp.post("/tickets/<ticket_id>/notes")
 @token_required
 @documented("An internal note: for whoever may see the ticket, in any status; never sent to the channel",
-            "Messages", ok=201, answer=shapes.Message, body=NoteInput)
+            "Messages", ok=201, answer=shapes.Message, body=NoteInput, idempotent=True)
 def add_note(user, ticket_id):
-    return message_json(notes.add_note(user, ticket_id, json_body())), 201
+    message = notes.add_note(user, ticket_id, json_body(), idempotency_key=request.headers.get("Idempotency-Key"))
+    return message_json(message), 200 if was_replayed(message) else 201
 
 
 # -- contacts ----------------------------------------------------------------

@@ -34,6 +34,7 @@ from .base import (ChannelAdapter, Correction, DeliveryError, Fetched, Inbound, 
                    StatusUpdate, WebhookRejected, check_shared_secret)
 from .spec import ChannelSpec, Setting
 from .parsing import Unreadable, as_text, contact_body, location_body, parse_timestamp, read_item, unsupported
+from .spec import WHATSAPP_MEDIA, ChannelSpec, Setting
 
 MEDIA_TYPES = {"imageMessage": "image", "videoMessage": "video", "audioMessage": "audio",
                "documentMessage": "document", "stickerMessage": "sticker", "ptvMessage": "video"}
@@ -64,6 +65,7 @@ class EvolutionAdapter(ChannelAdapter):
         reconciles_by_webhook=True,
         inline_media=True,
         webhook_by_events=True,  # Evolution's "Webhook by events" option
+        media=WHATSAPP_MEDIA,
     )
 
     # -- inbound -------------------------------------------------------------

@@ -18,8 +18,36 @@ tests/test_migrations.py inserts every registered kind into the migrated schema.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+
+MB = 1024 * 1024
+MEDIA_KINDS = ("image", "audio", "video", "document")
+
+
+@dataclass(frozen=True)
+class MediaRules:
+    """What the provider takes in one outgoing file: the largest size per kind (``"*"`` for
+    any kind without its own), and the kinds on which a caption travels with the file. The
+    composer checks both before uploading; the outbox never sees a file the channel refuses."""
+
+    max_mb: dict = field(default_factory=dict)
+    caption_kinds: tuple[str, ...] = MEDIA_KINDS
+
+    def max_bytes(self, kind: str) -> int | None:
+        """The provider's limit for ``kind`` (stickers count as images), or None."""
+        kind = "image" if kind == "sticker" else kind if kind in MEDIA_KINDS else "document"
+        limit = self.max_mb.get(kind, self.max_mb.get("*"))
+        return int(limit * MB) if limit else None
+
+    def takes_caption(self, kind: str) -> bool:
+        return ("image" if kind == "sticker" else kind) in self.caption_kinds
+
+
+# WhatsApp's own limits, the same through Meta's API or a gateway (Evolution).
+WHATSAPP_MEDIA = MediaRules(max_mb={"image": 5, "audio": 16, "video": 16, "document": 100},
+                            caption_kinds=("image", "video", "document"))
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -33,6 +61,8 @@ class Setting:
     generated: bool = False  # made by us when left blank, shown for the provider and rotatable
     placeholder: str = ""
     help: object = ""
+    # A closed list of (value, label): the form shows a select, the first is the default.
+    choices: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -64,6 +94,8 @@ class ChannelSpec:
     media_by_link: bool = False
     # The gateway may append the event's name to the webhook URL (``…/<token>/messages-upsert``).
     webhook_by_events: bool = False
+    # Sizes and captions of outgoing files (WhatsApp: images 5 MB, audio and video 16 MB…).
+    media: MediaRules = MediaRules()
 
     @property
     def generated_settings(self) -> tuple[Setting, ...]:

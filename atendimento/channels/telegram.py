@@ -24,11 +24,11 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..media import MediaUnavailable, download
 from . import http
-from .spec import ChannelSpec, Setting
 from . import telegram_payload as payload_model
 from .base import (ChannelAdapter, Correction, DeliveryError, Fetched, Inbound, Incoming, MediaRef, Outbound,
                    WebhookRejected, check_shared_secret)
 from .parsing import as_text, contact_body, location_body, parse_timestamp, read_item, unsupported
+from .spec import ChannelSpec, MediaRules, Setting
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
 
@@ -61,6 +61,7 @@ class TelegramAdapter(ChannelAdapter):
         ),
         secret_label=_l("Secret token"),
         secret_help=_l("Sent by Telegram in X-Telegram-Bot-Api-Secret-Token."),
+        media=MediaRules(max_mb={"image": 10, "*": 50}),  # what a bot may upload
     )
     default_base_url = DEFAULT_BASE_URL
 

@@ -27,8 +27,8 @@ from . import http
 from . import whatsapp_payload as payload_model
 from .base import (ChannelAdapter, Correction, DeliveryError, Fetched, Inbound, Incoming, MediaRef, Outbound,
                    StatusUpdate, WebhookRejected, check_hmac_signature, check_shared_secret)
-from .spec import ChannelSpec, Setting
 from .parsing import Unreadable, as_text, contact_body, location_body, parse_timestamp, read_item, unsupported
+from .spec import WHATSAPP_MEDIA, ChannelSpec, Setting
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
 MEDIA_TYPES = {"image": "image", "audio": "audio", "video": "video", "document": "document", "sticker": "sticker"}
@@ -69,6 +69,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
                                "free-form messages until they write again (only approved templates go "
                                "through, which Atendimento cannot send yet)."),
         reconciles_by_webhook=True,
+        media=WHATSAPP_MEDIA,
     )
     default_base_url = DEFAULT_BASE_URL
 

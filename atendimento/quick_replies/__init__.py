@@ -21,7 +21,8 @@ from ..extensions import db
 from ..ids import parse_id
 from ..models import Message, QuickReply, Ticket, User, utcnow
 from ..schema import Boolean, Schema, Text, invalid
-from ..tickets import outgoing
+from ..media import absolute, discard, store
+from ..tickets import idempotency, outgoing
 from ..tickets.visibility import get_visible_ticket
 
 
@@ -141,12 +142,32 @@ def for_ticket(actor: User, ticket_id, q: str | None = None) -> tuple[Ticket, li
     return ticket, [(reply, fill(reply.text, ticket, actor)) for reply in list_quick_replies(actor, q)]
 
 
-def send_to_ticket(actor: User, ticket_id, reply_id, quoted_id=None) -> Message:
-    """``{"quick_reply_id"}``: the reply's text, variables filled, sent as the attendant's."""
+def send_to_ticket(actor: User, ticket_id, reply_id, quoted_id=None, *, idempotency_key=None) -> Message:
+    """``{"quick_reply_id"}``: the reply's text, variables filled, sent as the attendant's,
+    with its file (a copy: the reply may change or go, the message keeps what was sent)."""
     ticket = get_visible_ticket(actor, ticket_id)  # an invisible ticket is 404 before the reply is looked at
-    try:
-        reply = get_quick_reply(actor, reply_id)
-    except NotFound:
+    ident = parse_id(reply_id)
+    reply = db.session.get(QuickReply, ident) if ident else None
+    if reply is None or reply.user_id not in (None, actor.id):  # the global ones and the sender's own
         message = _("Unknown quick reply.")
-        raise InvalidInput(message, fields={"quick_reply_id": message}) from None
-    return outgoing.send(actor, ticket.id, text=fill(reply.text, ticket, actor), quoted_id=quoted_id)
+        raise InvalidInput(message, fields={"quick_reply_id": message})
+    stored = _copy_of_file(reply)
+    try:
+        sent = outgoing.send(actor, ticket.id, text=fill(reply.text, ticket, actor), quoted_id=quoted_id,
+                             stored=stored, idempotency_key=idempotency_key)
+    except Exception:
+        discard(stored and stored["path"])
+        raise
+    if idempotency.was_replayed(sent):  # sent before with this key: this copy is not needed
+        discard(stored and stored["path"])
+    return sent
+
+
+def _copy_of_file(reply: QuickReply) -> dict | None:
+    if not reply.media_path:
+        return None
+    path = absolute(reply.media_path)
+    if path is None or not path.is_file():
+        message = _("The file of this quick reply is missing; attach it again in the quick reply.")
+        raise InvalidInput(message, fields={"quick_reply_id": message})
+    return store(path.read_bytes(), declared_mime=reply.media_mime, filename=reply.media_name)

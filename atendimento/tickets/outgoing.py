@@ -12,15 +12,16 @@ import time
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..audio import OGG_MIME, VOICE_NAME, to_voice_note
-from ..errors import InvalidInput, InvalidTransition
+from ..errors import InvalidInput, InvalidTransition, TooLarge
 from ..extensions import db
 from ..ids import parse_id
-from ..media import MediaUnavailable, discard, read_upload, save_upload, store
+from ..media import MediaTooLarge, MediaUnavailable, discard, max_bytes, read_upload, save_upload, store
 from ..models import Message, Ticket, User, utcnow
 from ..serializers import ticket_json
-from . import state
+from . import idempotency, state
 from .statuses import publish_message_updated
 from .visibility import get_visible_message, get_visible_ticket
 
@@ -46,38 +47,98 @@ def compose(ticket: Ticket, *, author: User | None = None, from_bot: bool = Fals
     return message
 
 
-def send_text(actor: User, ticket_id, text, *, quoted_id=None) -> Message:
+def send_text(actor: User, ticket_id, text, *, quoted_id=None, idempotency_key=None) -> Message:
     """An attendant's text."""
-    return send(actor, ticket_id, text=text, quoted_id=quoted_id)
+    return send(actor, ticket_id, text=text, quoted_id=quoted_id, idempotency_key=idempotency_key)
 
 
 def send_media(actor: User, ticket_id, upload, caption: str | None = "", *, voice: bool = False,
-               quoted_id=None) -> Message:
+               quoted_id=None, idempotency_key=None) -> Message:
     """An attendant's file (image, audio, video or document), with an optional caption;
     ``voice``: a recording, sent as a voice note."""
     if upload is None or not getattr(upload, "filename", None):
         get_visible_ticket(actor, ticket_id)  # an invisible ticket is 404 before any validation
         raise InvalidInput(_("Choose a file to send."), fields={"file": _("Choose a file to send.")})
-    return send(actor, ticket_id, text=caption, upload=upload, voice=voice, quoted_id=quoted_id)
+    return send(actor, ticket_id, text=caption, upload=upload, voice=voice, quoted_id=quoted_id,
+                idempotency_key=idempotency_key)
 
 
-def send(actor: User, ticket_id, *, text=None, upload=None, voice: bool = False, quoted_id=None) -> Message:
+def send(actor: User, ticket_id, *, text=None, upload=None, voice: bool = False, quoted_id=None,
+         stored: dict | None = None, idempotency_key=None) -> Message:
     """What an attendant sends: a text, or a file with ``text`` as its caption. A ``voice``
     upload is converted to OGG/Opus mono, the one format every channel plays as a voice note;
-    any other file goes as it came. ``quoted_id``: the message of this ticket it answers
-    (Responder); the channel then shows it as a reply."""
+    any other file goes as it came (``stored``: one already in the media folder, a quick
+    reply's copy). ``quoted_id``: the message of this ticket it answers (Responder); the
+    channel then shows it as a reply. The same ``idempotency_key`` within 24 h answers the
+    first message again, sending nothing (``idempotency.was_replayed``)."""
     ticket = get_visible_ticket(actor, ticket_id)
-    body = _clean_text(text, required=upload is None)
+    key = idempotency.read_key(idempotency_key)
+    earlier = idempotency.replayed(actor, key)
+    if earlier is not None:
+        if earlier.ticket_id != ticket.id:
+            message = _("This Idempotency-Key was used for a message of another ticket.")
+            raise InvalidInput(message, fields={"Idempotency-Key": message})
+        return earlier
+    media = stored
+    body = _clean_text(text, required=upload is None and media is None)
     state.require_answerable(ticket, actor)
     quoted = _quoted(ticket, quoted_id)
-    media, kind = None, "text"
+    kind = "text"
     if upload is not None:
         media = _store_voice_note(upload) if voice else _store_upload(upload)
+    if media is not None:
         kind = media["kind"] if media["kind"] != "sticker" else "image"
+        _check_channel_takes(ticket.connection.spec, kind, media)
     # Signed as the author was when it was written, whatever their setting at delivery.
     meta = {"signature": actor.name} if actor.signature and body else None
-    message = compose(ticket, author=actor, kind=kind, body=body, media=media, quoted_id=quoted, meta=meta)
-    return _commit_new(ticket, message, media)
+    if media is not None and body and not ticket.connection.spec.media.takes_caption(kind):
+        # WhatsApp plays an audio without words: the caption follows it as its own message.
+        first = compose(ticket, author=actor, kind=kind, media=media, quoted_id=quoted)
+        messages = [first, compose(ticket, author=actor, body=body, meta=meta)]
+    else:
+        messages = [compose(ticket, author=actor, kind=kind, body=body, media=media, quoted_id=quoted, meta=meta)]
+    try:
+        return _commit_new(ticket, messages, media, claim=lambda: idempotency.claim(actor, key, messages[0]))
+    except IntegrityError:
+        earlier = idempotency.replayed(actor, key)  # the same key won a race a moment ago
+        if earlier is None:
+            raise
+        return earlier
+
+
+def file_rules(ticket: Ticket) -> dict:
+    """What the composer checks before uploading a file to this ticket: the largest size per
+    kind (the channel's limit or ours, whichever is smaller) and the kinds a caption goes with."""
+    media, ours = ticket.connection.spec.media, max_bytes()
+    limits = {kind: min(media.max_bytes(kind) or ours, ours) for kind in ("image", "audio", "video", "document")}
+    return {**limits, "captions": [k for k in limits if media.takes_caption(k)],
+            "channel": str(ticket.connection.spec.label)}
+
+
+def _check_channel_takes(spec, kind: str, media: dict) -> None:
+    """The provider's size limit for this kind of file (WhatsApp: images 5 MB…), before the
+    file is queued: a file it would refuse is refused here, with the limit named."""
+    from ..web import file_size  # the page's way of writing sizes
+
+    limit = spec.media.max_bytes(kind)
+    if limit is None or media["size"] <= limit:
+        return
+    discard(media["path"])
+    reason = _("%(channel)s takes %(kind)s of up to %(limit)s; this file has %(size)s.",
+               channel=spec.label, kind=KIND_WORDS.get(kind, KIND_WORDS["document"])(),
+               limit=file_size(limit), size=file_size(media["size"]))
+    raise TooLarge(_("This file cannot be sent: %(reason)s", reason=reason), fields={"file": reason})
+
+
+def _too_large() -> TooLarge:
+    from ..web import file_size
+
+    reason = _("Files of up to %(limit)s are accepted.", limit=file_size(max_bytes()))
+    return TooLarge(_("This file cannot be sent: %(reason)s", reason=reason), fields={"file": reason})
+
+
+KIND_WORDS = {"image": lambda: _("images"), "audio": lambda: _("audio files"), "video": lambda: _("videos"),
+              "document": lambda: _("documents")}
 
 
 def _quoted(ticket: Ticket, quoted_id) -> int | None:
@@ -106,6 +167,8 @@ def _clean_text(text, *, required: bool) -> str:
 def _store_upload(upload) -> dict:
     try:
         return save_upload(upload)
+    except MediaTooLarge:
+        raise _too_large() from None
     except MediaUnavailable as error:
         raise InvalidInput(_("This file cannot be sent: %(reason)s", reason=str(error)),
                            fields={"file": str(error)}) from None
@@ -120,19 +183,24 @@ def _store_voice_note(upload) -> dict:
         current_app.logger.info("voice note: %.1f s of audio converted in %.0f ms", seconds,
                                 (time.perf_counter() - started) * 1000)
         media = store(ogg, declared_mime=OGG_MIME, filename=VOICE_NAME, kind_hint="audio")
+    except MediaTooLarge:
+        raise _too_large() from None
     except MediaUnavailable as error:
         raise InvalidInput(_("This file cannot be sent: %(reason)s", reason=str(error)),
                            fields={"file": str(error)}) from None
     return {**media, "duration": seconds, "voice": True}
 
 
-def _commit_new(ticket: Ticket, message: Message, media: dict | None) -> Message:
-    """The ticket's preview moves with the message, in one transaction; then both are announced."""
-    now = message.created_at
-    db.session.execute(update(Ticket).where(Ticket.id == ticket.id)
-                       .values(updated_at=now, **state.preview_values(message, now))
-                       .execution_options(synchronize_session=False))
+def _commit_new(ticket: Ticket, messages: list[Message], media: dict | None, claim=None) -> Message:
+    """The ticket's preview moves with the messages, in one transaction (``claim`` adds to
+    it); then all are announced. Answers the first message."""
+    now, last = messages[0].created_at, messages[-1]
     try:
+        if claim is not None:
+            claim()
+        db.session.execute(update(Ticket).where(Ticket.id == ticket.id)
+                           .values(updated_at=now, **state.preview_values(last, now))
+                           .execution_options(synchronize_session=False))
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -140,10 +208,11 @@ def _commit_new(ticket: Ticket, message: Message, media: dict | None) -> Message
         raise
     db.session.expire(ticket)
     ticket_data = ticket_json(ticket)
-    state.announce_message_created(message, ticket_data)
+    for message in messages:
+        state.announce_message_created(message, ticket_data)
     state.announce_ticket_updated(ticket, state.snapshot(ticket), changed=("last_message", "last_message_at"),
                                   data=ticket_data)
-    return message
+    return messages[0]
 
 
 def resend_message(actor: User, message_id, ticket_id=None) -> Message:

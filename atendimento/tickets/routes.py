@@ -15,6 +15,7 @@ from ..realtime.presence import online_user_ids
 from ..serializers import message_json
 from ..web import user_timezone
 from . import bp, fragments, notes, outgoing, service, state
+from .idempotency import was_replayed
 from .actions import ACTION_SEGMENT, TICKET_ACTIONS
 from .inputs import voice_flag
 from .queries import (TABS, contact_history, list_tickets, reply_window_closed, tab_counts, ticket_events,
@@ -132,6 +133,7 @@ def _conversation_context(ticket) -> dict:
             .order_by(Connection.name)) if c.channel == channel],
         tags=db.session.scalars(select(Tag).order_by(Tag.name)).all(),
         can_answer=can_answer,
+        file_rules=outgoing.file_rules(ticket) if can_answer else None,
         window_closed=can_answer and reply_window_closed(ticket),  # only told to whoever may write
     )
 
@@ -192,22 +194,30 @@ def send(ticket_id):
     """The composer. The page's script asks for JSON and stays where it is (the new
     bubble in the answer); a plain form post comes back to the conversation."""
     wants_json = request.accept_mimetypes.best == "application/json"
+    key = request.headers.get("Idempotency-Key")  # the composer's, one per send (SPEC §6.1)
     try:
         if request.form.get("note"):  # the composer's "Nota interna" switch: for the team, never sent
-            message = notes.add_note(current_user, ticket_id, {"text": request.form.get("text")})
+            message = notes.add_note(current_user, ticket_id, {"text": request.form.get("text")},
+                                     idempotency_key=key)
         elif request.files.get("file"):  # a file (``voice``: a recording), with ``text`` as its caption
             message = outgoing.send_media(current_user, ticket_id, request.files["file"], request.form.get("text"),
-                                          voice=voice_flag(request.form), quoted_id=request.form.get("quoted_id"))
+                                          voice=voice_flag(request.form), quoted_id=request.form.get("quoted_id"),
+                                          idempotency_key=key)
+        elif request.form.get("quick_reply_id"):  # one with a file: its text and its file
+            from ..quick_replies import send_to_ticket  # the quick replies build on the tickets
+
+            message = send_to_ticket(current_user, ticket_id, request.form["quick_reply_id"],
+                                     request.form.get("quoted_id"), idempotency_key=key)
         else:
             message = outgoing.send_text(current_user, ticket_id, request.form.get("text"),
-                                         quoted_id=request.form.get("quoted_id"))
+                                         quoted_id=request.form.get("quoted_id"), idempotency_key=key)
     except DomainError as error:
         if wants_json and error.status != 404:
             return domain_error(error)  # the API's one JSON shape, fields included
         return _refused(error, ticket_id)
     if wants_json:
         return {"message": message_json(message),
-                "html": fragments.render_message(message, can_answer=True)}, 201
+                "html": fragments.render_message(message, can_answer=True)}, 200 if was_replayed(message) else 201
     return redirect(url_for("tickets.show", ticket_id=ticket_id, tab="open") + "#composer")
 
 

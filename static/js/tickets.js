@@ -61,12 +61,15 @@
     if (!form || !textarea || form.dataset.bound) return;
     form.dataset.bound = "1";
     keepDraft(form, textarea);
-    textarea.addEventListener("input", function () { autosize(textarea); });
+    textarea.addEventListener("input", function () {
+      autosize(textarea);
+      delete form.dataset.sendKey;  // another text: another send
+    });
     textarea.addEventListener("keydown", function (event) {
       // Enter sends, Shift+Enter breaks the line; never send mid IME composition.
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey) {
         event.preventDefault();
-        if (textarea.value.trim()) form.requestSubmit();
+        if (textarea.value.trim() || filesWaiting(form)) form.requestSubmit();
       } else if (event.key === "Escape") {
         textarea.blur();
       }
@@ -80,20 +83,44 @@
     }
   }
 
+  function filesWaiting(form) {
+    return !!(window.AtendimentoFiles && window.AtendimentoFiles.pending(form));
+  }
+
   /* Send without leaving the page: the bubble appears at once (queued), the stream then
-   * moves its tick; on a refusal the text stays in the composer with the reason. */
+   * moves its tick; on a refusal the text stays in the composer with the reason. Files in
+   * the tray (attachments.js) go first, each its own message, then the text. Each send has
+   * an Idempotency-Key, kept until it is answered: a retry after a lost answer (a weak
+   * connection) sends once; a change of the text makes it a new send. */
   function sendInPlace(form, textarea) {
-    if (form.dataset.submitting || !textarea.value.trim()) return;
+    if (form.dataset.submitting) return;
+    if (!textarea.value.trim() && !filesWaiting(form)) return;
     const button = form.querySelector("button[type=submit]");
-    const error = document.getElementById("composer-error");
     form.dataset.submitting = "1";
     if (button) button.disabled = true;
-    fetch(form.action, {
-      method: "POST", body: new FormData(form), credentials: "same-origin",
-      headers: { "Accept": "application/json", "X-CSRFToken": csrfToken() },
+    const files = filesWaiting(form) ? window.AtendimentoFiles.sendAll(form) : Promise.resolve(true);
+    files.then(function (ok) {
+      if (ok && textarea.value.trim()) return sendText(form, textarea);
+    }).then(function () {
+      delete form.dataset.submitting;
+      if (button) button.disabled = false;
+      textarea.focus();
+    });
+  }
+
+  function sendText(form, textarea) {
+    const error = document.getElementById("composer-error");
+    if (!form.dataset.sendKey) form.dataset.sendKey = window.AtendimentoFiles ? window.AtendimentoFiles.newKey()
+      : String(Date.now()) + Math.random();
+    const body = new FormData(form);
+    body.delete("file");
+    return fetch(form.action, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": csrfToken(), "Idempotency-Key": form.dataset.sendKey },
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (json) {
-        if (response.status === 201) {
+        if (response.status === 201 || response.status === 200) {
+          delete form.dataset.sendKey;
           textarea.value = "";
           forgetDraft(form);
           form.dispatchEvent(new CustomEvent("composer:sent", { bubbles: true }));
@@ -102,14 +129,11 @@
           if (window.AtendimentoLive) window.AtendimentoLive.showMessage(json.message, json.html);
           return;
         }
+        if (response.status < 500) delete form.dataset.sendKey;  // refused: sending again is a new try
         showComposerError(error, (json.error && json.error.message) || response.statusText);
       });
-    }, function () {
+    }, function () {  // no answer: the key stays, so trying again cannot send twice
       showComposerError(error, document.body.dataset.offlineLabel || "offline");
-    }).then(function () {
-      delete form.dataset.submitting;
-      if (button) button.disabled = false;
-      textarea.focus();
     });
   }
 

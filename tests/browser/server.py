@@ -7,7 +7,9 @@ from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+                 "--disable-component-update", "--no-first-run", "--disable-sync",
+                 # A fake microphone (a beep) that needs no prompt: Gravar áudio records it.
+                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 
 
 class LiveServer:
