@@ -1,4 +1,4 @@
-"""Evolution API v2 (a self-hosted WhatsApp gateway on Baileys).
+"""Evolution API v2 and v1 (a self-hosted WhatsApp gateway on Baileys).
 
 In: ``{"event", "instance", "data", "apikey", ...}``. ``messages.upsert`` carries a
 message (``key``, ``pushName``, ``message``, ``messageType``, ``messageTimestamp``);
@@ -13,7 +13,10 @@ carry the instance's API key (``apikey`` in the body, or the ``apikey`` header).
 
 Out: ``POST {base}/message/sendText/{instance}``, ``/message/sendMedia/{instance}``
 (image, video, document, audio file; base64) and ``/message/sendWhatsAppAudio/{instance}``
-(voice note). No idempotency key, but every send is echoed back (``send.message`` /
+(voice note): v2 takes the content's fields at the top of the body, v1 (the connection's
+``api_version`` setting) inside ``textMessage`` / ``mediaMessage`` / ``audioMessage`` with
+the quote in ``options``. A contact known only by a ``@lid`` is sent to that JID; one
+with a phone too, to the phone. No idempotency key, but every send is echoed back (``send.message`` /
 ``messages.upsert`` with ``fromMe``), which settles an attempt whose answer was lost.
 """
 from __future__ import annotations
@@ -32,7 +35,6 @@ from . import http
 from . import evolution_payload as payload_model
 from .base import (ChannelAdapter, Correction, DeliveryError, Fetched, Inbound, Incoming, MediaRef, Outbound,
                    StatusUpdate, WebhookRejected, check_shared_secret)
-from .spec import ChannelSpec, Setting
 from .parsing import Unreadable, as_text, contact_body, location_body, parse_timestamp, read_item, unsupported
 from .spec import WHATSAPP_MEDIA, ChannelSpec, Setting
 
@@ -59,6 +61,8 @@ class EvolutionAdapter(ChannelAdapter):
                     placeholder="https://evolution.example.com"),
             Setting("instance", _l("Instance name"), required=True),
             Setting("apikey", _l("API key"), required=True, secret=True),
+            Setting("api_version", _l("Evolution API version"), choices=(("v2", "v2"), ("v1", "v1")),
+                    help=_l("The version your Evolution server runs: v1 servers take other request bodies.")),
         ),
         secret_label=_l("Signing secret"),
         secret_help=_l("Not used by Evolution API, which is checked with the API key."),
@@ -204,23 +208,9 @@ class EvolutionAdapter(ChannelAdapter):
     # -- outbound ------------------------------------------------------------
 
     def send(self, outbound: Outbound) -> str | None:
-        # Responder: Evolution quotes a message given its key and its content.
-        quoted = ({"quoted": {"key": {"id": outbound.quoted_external_id},
-                              "message": {"conversation": outbound.quoted_text}}}
-                  if outbound.quoted_external_id else {})
-        if outbound.kind == "text" or not outbound.media_path:
-            answer = self._call("message/sendText", {"number": outbound.to, "text": outbound.text, **quoted})
-        else:
-            encoded = base64.b64encode(Path(outbound.media_path).read_bytes()).decode()
-            if outbound.kind == "audio" and outbound.voice:
-                answer = self._call("message/sendWhatsAppAudio",
-                                    {"number": outbound.to, "audio": encoded, **quoted})
-            else:  # an audio file goes as one (mediatype audio), not as a recording
-                mediatype = outbound.kind if outbound.kind in ("image", "video", "audio") else "document"
-                answer = self._call("message/sendMedia", {
-                    "number": outbound.to, "mediatype": mediatype, "mimetype": outbound.media_mime,
-                    "caption": outbound.text or "", "media": encoded, "fileName": outbound.media_name, **quoted,
-                })
+        kind, fields = _content(outbound)
+        shape = _v1_body if self.settings.get("api_version") == "v1" else _v2_body
+        answer = self._call(SEND_PATHS[kind], shape(outbound, kind, fields))
         key = answer.get("key") if isinstance(answer, dict) else None
         if not isinstance(key, dict) or not key.get("id"):
             raise DeliveryError(_("Evolution API answered without a message id."))
@@ -242,6 +232,53 @@ class EvolutionAdapter(ChannelAdapter):
             answer.get("response"), dict) else None
         text = json.dumps(reason, ensure_ascii=False)[:300] if reason else response.text(300)
         raise DeliveryError(f"HTTP {response.status}: {text}", permanent=http.is_permanent(response.status))
+
+
+def _content(outbound: Outbound) -> tuple[str, dict]:
+    """("text" | "audio" | "media", the fields both versions share) of one message."""
+    if outbound.kind == "text" or not outbound.media_path:
+        return "text", {"text": outbound.text}
+    encoded = base64.b64encode(Path(outbound.media_path).read_bytes()).decode()
+    if outbound.kind == "audio" and outbound.voice:
+        return "audio", {"audio": encoded}
+    # an audio file goes as one (mediatype audio), not as a recording
+    mediatype = outbound.kind if outbound.kind in ("image", "video", "audio") else "document"
+    return "media", {"mediatype": mediatype, "mimetype": outbound.media_mime, "caption": outbound.text or "",
+                     "media": encoded, "fileName": outbound.media_name}
+
+
+def _quoted(outbound: Outbound) -> dict | None:
+    """Responder: Evolution quotes a message given its key and its content."""
+    if not outbound.quoted_external_id:
+        return None
+    return {"key": {"id": outbound.quoted_external_id}, "message": {"conversation": outbound.quoted_text}}
+
+
+SEND_PATHS = {"text": "message/sendText", "audio": "message/sendWhatsAppAudio", "media": "message/sendMedia"}
+
+
+def _v2_body(outbound: Outbound, _kind: str, fields: dict) -> dict:
+    """v2: the content's fields at the top. ``number`` is the phone, or a ``…@lid`` JID as
+    it came (v2.3 sends to a lid directly)."""
+    quoted = _quoted(outbound)
+    return {"number": outbound.to, **fields, **({"quoted": quoted} if quoted else {})}
+
+
+V1_WRAPPERS = {"text": "textMessage", "audio": "audioMessage", "media": "mediaMessage"}
+
+
+def _v1_body(outbound: Outbound, kind: str, fields: dict) -> dict:
+    """v1: the content in ``textMessage`` / ``mediaMessage`` / ``audioMessage``, the quote in
+    ``options``. A lid reaches v1 only as its whole JID (v1 makes a JID of bare digits)."""
+    if kind == "media":
+        fields.pop("mimetype")  # v1's mediaMessage has no mimetype: it reads the file
+    options = {"delay": 0, "presence": "recording" if kind == "audio" else "composing"}
+    if kind == "audio":
+        options["encoding"] = True
+    quoted = _quoted(outbound)
+    if quoted:
+        options["quoted"] = quoted
+    return {"number": outbound.to, "options": options, V1_WRAPPERS[kind]: fields}
 
 
 def _decode(value) -> bytes | None:

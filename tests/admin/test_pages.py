@@ -150,7 +150,7 @@ def test_each_kind_has_its_own_form(factory, client, auth, kind):
     auth.login(factory.admin())
     page = client.get(f"/admin/connections/new?kind={kind}").get_data(as_text=True)
     expected = {"generic": ["settings.outbound_url"], "telegram": ["settings.bot_token", "settings.base_url"],
-                "evolution": ["settings.base_url", "settings.instance", "settings.apikey"]}[kind]
+                "evolution": ["settings.base_url", "settings.instance", "settings.apikey", "settings.api_version"]}[kind]
     names = set(re.findall(r'name="(settings\.[a-z_]+)"', page))
     assert names == set(expected)
 

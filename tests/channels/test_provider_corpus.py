@@ -193,3 +193,77 @@ def test_event_suffixes_only_where_the_kind_takes_them(client, evolution, telegr
                            headers=tg_headers(telegram))
     assert response.status_code == 404 and response.is_json
     assert message_count() == 0
+
+
+# -- Evolution v1 and v2 request shapes (issue 14, part 6) -----------------------------
+
+@pytest.fixture(params=["v2", "v1"])
+def evolution_version(request, evolution):
+    evolution.settings = {**evolution.settings, "api_version": request.param}
+    db.session.commit()
+    return request.param
+
+
+def test_evolution_text_and_reply_in_each_versions_shape(client, evolution, evolution_api, factory,
+                                                         evolution_version):
+    ticket = factory.ticket(evolution, status="open", sender=EVO_CUSTOMER)
+    first = outgoing.send_text(ticket.user, ticket.id, "Bom dia!")
+    deliver_due()
+    db.session.refresh(first)
+    outgoing.send_text(ticket.user, ticket.id, "Sobre isso:", quoted_id=first.id)
+    deliver_due()
+    plain, reply = evolution_api.calls("POST", r"/message/sendText/loja-centro")
+    quote = {"key": {"id": first.external_id}, "message": {"conversation": "Bom dia!"}}
+    if evolution_version == "v2":
+        assert plain.json == {"number": EVO_CUSTOMER, "text": "Bom dia!"}
+        assert reply.json == {"number": EVO_CUSTOMER, "text": "Sobre isso:", "quoted": quote}
+    else:  # Evolution v1: textMessage, the quote in options
+        assert plain.json == {"number": EVO_CUSTOMER, "options": {"delay": 0, "presence": "composing"},
+                              "textMessage": {"text": "Bom dia!"}}
+        assert reply.json["textMessage"] == {"text": "Sobre isso:"} and reply.json["options"]["quoted"] == quote
+
+
+def test_evolution_files_and_voice_notes_in_each_versions_shape(evolution, evolution_api, factory, tmp_path,
+                                                                evolution_version):
+    import base64
+
+    from atendimento.channels.base import Outbound
+    from atendimento.channels.registry import adapter_for
+
+    from .helpers import JPEG, OGG
+
+    picture, voice = tmp_path / "foto.jpg", tmp_path / "voz.ogg"
+    picture.write_bytes(JPEG)
+    voice.write_bytes(OGG)
+    adapter = adapter_for(evolution)
+    adapter.send(Outbound(1, EVO_LID_TO, "image", "legenda", media_path=str(picture), media_mime="image/jpeg",
+                          media_name="foto.jpg"))
+    adapter.send(Outbound(2, EVO_LID_TO, "audio", "", media_path=str(voice), media_mime="audio/ogg",
+                          media_name="voz.ogg", voice=True))
+    (media,) = evolution_api.calls("POST", r"/message/sendMedia/loja-centro")
+    (audio,) = evolution_api.calls("POST", r"/message/sendWhatsAppAudio/loja-centro")
+    assert media.json["number"] == audio.json["number"] == EVO_LID_TO  # a lid goes as its whole JID
+    if evolution_version == "v2":
+        assert (media.json["mediatype"], media.json["caption"], media.json["fileName"]) == ("image", "legenda",
+                                                                                              "foto.jpg")
+        assert base64.b64decode(media.json["media"]) == JPEG and base64.b64decode(audio.json["audio"]) == OGG
+    else:
+        body = media.json["mediaMessage"]
+        assert (body["mediatype"], body["caption"], body["fileName"]) == ("image", "legenda", "foto.jpg")
+        assert base64.b64decode(body["media"]) == JPEG
+        assert base64.b64decode(audio.json["audioMessage"]["audio"]) == OGG
+        assert audio.json["options"] == {"delay": 0, "presence": "recording", "encoding": True}
+
+
+EVO_LID_TO = "103899771998284@lid"
+
+
+def test_the_version_setting_is_one_of_its_choices():
+    from atendimento.admin.connections import _setting_value
+    from atendimento.channels.registry import SPECS
+    from pydantic_core import PydanticCustomError
+
+    setting = next(s for s in SPECS["evolution"].settings if s.key == "api_version")
+    assert _setting_value(setting, "v1", None) == "v1" and _setting_value(setting, "", None) == ""
+    with pytest.raises(PydanticCustomError):
+        _setting_value(setting, "v3", None)
