@@ -45,6 +45,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
+    from .auth import limits
+
+    limits.init_app(app)  # failed logins per account and per address (Redis or memory)
 
     with app.app_context():
         _tune_sqlite(db.engine)
@@ -82,14 +85,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str):
-    from .models import User
+def _load_user(session_id: str):
+    from .auth.service import user_for_session
 
-    try:
-        user = db.session.get(User, int(user_id))
-    except ValueError:
-        return None
-    return user if user is not None and user.active else None
+    return user_for_session(session_id)  # None once the user's sessions were ended
 
 
 def _request_user():

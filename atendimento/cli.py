@@ -38,7 +38,7 @@ def _refusal(error: DomainError, options: dict | None = None) -> click.ClickExce
 @click.command("create-admin")
 @click.option("--email", prompt="E-mail", help="The admin's e-mail (login).")
 @click.option("--password", prompt="Password", hide_input=True, confirmation_prompt=True,
-              help="At least 8 characters.")
+              help="At least 8 characters, and not easy to guess.")
 @click.option("--name", default="Admin", show_default=True, help="The name shown to colleagues.")
 def create_admin(email, password, name):
     """Create an admin user (asks for what the flags do not give)."""

@@ -53,6 +53,17 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def rate(name: str, raw: str) -> str:
+    """A limit as Flask-Limiter reads it: ``5 per 15 minutes``, ``20/hour``."""
+    from limits import parse_many
+
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise SettingError(f"{name} must be a limit like '5 per 15 minutes', not {raw!r}") from None
+    return raw
+
+
 def _database_url(name: str, raw: str) -> str:
     return normalize_database_url(raw)
 
@@ -92,8 +103,9 @@ SETTINGS = (
     # How many proxies in front set X-Forwarded-For/-Proto/-Host/-Port (nginx: 1); 0 trusts none.
     Setting("TRUSTED_PROXIES", 0, integer),
     Setting("DEFAULT_TIMEZONE", "America/Sao_Paulo"),
-    Setting("LOGIN_MAX_FAILURES", 5, integer),
-    Setting("LOGIN_FAILURE_WINDOW_S", 900, integer),
+    # Failed logins (auth/limits.py): into one account from one address, and from one address.
+    Setting("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes", rate),
+    Setting("LOGIN_LIMIT_PER_ADDRESS", "20 per 15 minutes", rate),
     # The outbox worker runs in each app process; tests drive ``deliver_due`` by hand.
     Setting("OUTBOX_WORKER", True, flag),
     Setting("OUTBOX_MAX_ATTEMPTS", 6, integer),

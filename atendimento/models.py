@@ -136,6 +136,9 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return bool(self.active)
 
+    def get_id(self) -> str:  # what Flask-Login keeps in the session cookie
+        return f"{self.id}:{self.session_epoch}"
+
     def set_password(self, password: str) -> None:
         # Tests lower the work factor through config; production keeps scrypt.
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
@@ -170,17 +173,6 @@ class ApiToken(db.Model):
     @staticmethod
     def generate() -> str:
         return "atd_" + secrets.token_urlsafe(32)
-
-
-class LoginFailure(db.Model):
-    """Failed logins, counted per e-mail to rate-limit guessing across every worker."""
-
-    __tablename__ = "login_failures"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), index=True)
-    remote_addr: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class Connection(db.Model):

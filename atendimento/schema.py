@@ -17,6 +17,7 @@ missing key takes its default or is required.
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ from flask_babel import gettext as _
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema, create_model
 from pydantic_core import PydanticCustomError
 from sqlalchemy import select
+from zxcvbn import zxcvbn
 
 from .errors import InvalidInput
 from .extensions import db
@@ -74,14 +76,71 @@ def normalize_email(raw) -> str:
     return value.lower()
 
 
-def check_password(raw) -> str:
+# Passwords: zxcvbn estimates how many guesses one takes, knowing common passwords, names,
+# English words, sequences (12345678), repeats (aaaaaaaa), keyboard walks and dates, and the
+# words of the user's own name and e-mail. Score 2 is ~10^6 guesses or more: out of reach of
+# online guessing under the login limits. It is kept to the first characters because its time
+# grows steeply with length (64 random characters take ~50 ms, 200 take seconds).
+MIN_PASSWORD_SCORE = 2
+PASSWORD_ESTIMATE_CHARS = 64
+# What Brazilian passwords are made of and zxcvbn's English lists lack (senha123, mudar123).
+COMMON_PASSWORD_WORDS = (
+    "senha", "mudar", "trocar", "acesso", "entrar", "brasil", "atendimento", "suporte", "admin",
+    "administrador", "usuario", "teste", "sistema", "bemvindo", "amor", "teamo", "deus", "jesus",
+    "familia", "flamengo", "corinthians", "palmeiras", "saopaulo", "santos", "vasco", "gremio",
+    "cruzeiro", "botafogo", "fluminense", "internacional",
+)
+_ESTIMATE = threading.Lock()  # zxcvbn keeps the words of the call in a module-level dictionary
+
+
+def personal_words(name=None, email=None) -> tuple[str, ...]:
+    """The words of a user's name and e-mail a password must not be built from."""
+    words = []
+    for value, is_email in ((name, False), (email, True)):
+        if isinstance(value, str) and value.strip():
+            value = value.strip().lower()
+            words.append(value)
+            if is_email:  # "com" or "br" says nothing of the user
+                value = value.rpartition(".")[0] or value
+            words.extend(part for part in re.split(r"[\s@._+-]+", value) if len(part) >= 3)
+    return tuple(dict.fromkeys(words))
+
+
+def check_password(raw, personal: tuple[str, ...] = ()) -> str:
+    """The one password rule of pages, API and CLI: 8 to 200 characters, not guessable, not
+    made of ``personal`` (the user's name and e-mail, ``personal_words``)."""
     if not isinstance(raw, str) or not raw:
         raise refuse(_("Required."))
     if len(raw) < MIN_PASSWORD:
         raise refuse(_("Use at least %(n)s characters.", n=MIN_PASSWORD))
     if len(raw) > MAX_PASSWORD:
         raise refuse(_("At most %(n)s characters.", n=MAX_PASSWORD))
+    inside = [word for word in personal if word in raw.lower()]
+    if not _strong(raw, personal) or (inside and not _strong(_without(raw, inside), personal)):
+        if inside:  # "BiaSouza1" for Bia Souza: what is left besides her name is "1"
+            raise refuse(_("Do not build the password from your name or e-mail."))
+        raise refuse(_("This password is too easy to guess: avoid common passwords, sequences such as "
+                       "12345678 and repeated characters. A few unrelated words make a good one."))
     return raw
+
+
+def _strong(password: str, personal) -> bool:
+    with _ESTIMATE:
+        estimate = zxcvbn(password[:PASSWORD_ESTIMATE_CHARS], user_inputs=[*personal, *COMMON_PASSWORD_WORDS],
+                          max_length=PASSWORD_ESTIMATE_CHARS)
+    return estimate["score"] >= MIN_PASSWORD_SCORE
+
+
+def _without(password: str, words) -> str:
+    for word in sorted(words, key=len, reverse=True):
+        password = re.sub(re.escape(word), "", password, flags=re.IGNORECASE)
+    return password
+
+
+def _password(raw, info):
+    """In a declaration, the name and e-mail read before the password are the personal words."""
+    data = info.data or {}
+    return check_password(raw, personal_words(data.get("name"), data.get("email")))
 
 
 # -- field types -------------------------------------------------------------
@@ -165,7 +224,7 @@ def Choice(options, *, required: bool = True, **schema) -> Any:
 
 Email = Annotated[str, WithJsonSchema({"type": "string", "format": "email", "minLength": 1, "maxLength": MAX_EMAIL}),
                   BeforeValidator(normalize_email)]
-Password = Annotated[str, Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD), BeforeValidator(check_password)]
+Password = Annotated[str, Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD), BeforeValidator(_password)]
 
 
 def _timezone(raw):

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from atendimento import create_app
-from atendimento.extensions import db
+from atendimento.extensions import db, limiter
 
 from .factories import Factory
 
@@ -186,6 +186,7 @@ def running_app(backend: str, overrides: dict):
             db.create_all()
         else:
             truncate_all()
+        limiter.reset()  # each test starts with no failed login counted (Redis keeps them otherwise)
         yield app
         close_broker(app.extensions["realtime"])
         db.session.remove()

@@ -10,14 +10,17 @@ from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from pydantic import Field
+from pydantic_core import PydanticCustomError
 from sqlalchemy import func, select
 
 from ..api import shapes
 from ..api.crud import Resource, register
+from ..auth.service import credentials_changed, keep_this_session, revoke_tokens
 from ..errors import Conflict
 from ..extensions import db
-from ..models import PROFILES, Sector, Ticket, User, utcnow
-from ..schema import LANGUAGE_OPTIONS, LANGUAGES, Boolean, Choice, Email, Password, Rows, Schema, Text, TimeZone
+from ..models import PROFILES, Sector, Ticket, User
+from ..schema import (LANGUAGE_OPTIONS, LANGUAGES, Boolean, Choice, Email, Password, Rows, Schema, Text, TimeZone,
+                      check_password, invalid, personal_words)
 from ..serializers import iso
 from . import bp
 from .base import (admin_required, commit_or_conflict, delete_page, form_page, form_values, get_row, render_form,
@@ -46,10 +49,19 @@ class UserCreate(Schema):
     timezone: TimeZone = None
 
 
-def _read_user(data, partial: bool) -> dict:
+def _read_user(data, partial: bool, user: User | None = None) -> dict:
     if partial and isinstance(data, dict) and data.get("password") in (None, ""):
         data = {k: v for k, v in data.items() if k != "password"}  # a blank reset field keeps the password
-    return UserCreate.read(data, partial=partial)
+    values, errors = UserCreate.try_read(data, partial=partial)
+    if user is not None and isinstance(data, dict) and data.get("password"):
+        try:  # a reset: judged against the stored name and e-mail too, unless the request changes them
+            check_password(data["password"], personal_words(values.get("name", user.name),
+                                                            values.get("email", user.email)))
+        except PydanticCustomError as refusal:
+            errors["password"] = str(refusal)
+    if errors:
+        raise invalid(errors)
+    return values
 
 
 def _email_taken(email: str, user_id=None) -> Conflict | None:
@@ -96,7 +108,7 @@ def _create_user(values: dict) -> User:
 def update_user(actor: User, user_id, data) -> User:
     """Also the admin's password reset: a ``password`` in ``data`` replaces the old one."""
     user = get_user(actor, user_id)
-    values = _read_user(data, partial=True)
+    values = _read_user(data, partial=True, user=user)
     if "email" in values and (conflict := _email_taken(values["email"], user.id)):
         raise conflict
     losing_admin = user.is_admin and user.active and (
@@ -107,17 +119,14 @@ def update_user(actor: User, user_id, data) -> User:
         raise Conflict(message, fields={"profile" if "profile" in values else "active": message})
     with db.session.no_autoflush:  # a duplicate surfaces at the commit, where it is caught
         _apply_user(user, values)
-        if user.id != actor.id and (values.get("active") is False or "password" in values):
-            _revoke_tokens(user)
+        if "password" in values:  # a reset ends the user's sessions and tokens (SPEC §9)
+            credentials_changed(user)
+        elif values.get("active") is False:
+            revoke_tokens(user)
     commit_or_conflict(lambda: Conflict(_("This e-mail is already in use.")))
+    if "password" in values:
+        keep_this_session(user)  # an admin changing their own password here stays signed in
     return user
-
-
-def _revoke_tokens(user: User) -> None:
-    """A deactivated user or a reset password ends the old API access too."""
-    for token in user.tokens:
-        if token.revoked_at is None:
-            token.revoked_at = utcnow()
 
 
 def delete_user(actor: User, user_id) -> None:

@@ -5,6 +5,7 @@ from flask import g, request
 from flask_babel import gettext as _
 
 from ..auth import service as auth
+from ..auth.limits import forget_account_failures, login_limited
 from ..errors import InvalidInput, Unauthorized
 from ..serializers import contact_json, message_json, ticket_json
 from ..tickets import notes, outgoing, service
@@ -44,9 +45,11 @@ def json_body() -> dict:
 @bp.post("/tokens")
 @documented("Exchange e-mail and password for a bearer token", "Tokens", ok=201, answer=shapes.Token,
             body=auth.TokenRequest, public=True, errors=(400, 401, 422, 429))
+@login_limited
 def create_token():
     body = json_body()
-    user = auth.authenticate(str(body.get("email", "")), str(body.get("password", "")), request.remote_addr)
+    user = auth.authenticate(str(body.get("email", "")), str(body.get("password", "")))
+    forget_account_failures()
     token, raw = auth.issue_token(user, str(body.get("name", "")))
     return {"token": raw, "id": token.id}, 201
 

@@ -1,16 +1,20 @@
-"""Who is who: password checks with a rate limit, and API tokens stored hashed."""
+"""Who is who: password checks, sessions that end for real, and API tokens stored hashed.
+
+A session cookie carries the user's id and their *session epoch* (``User.get_id``); raising
+the epoch ends every session signed with the old one at its next request (SPEC §9: logging
+out, a password change, an admin's reset). How often one may guess is ``limits.py``'s job."""
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from flask_login import current_user, login_user
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..errors import NotFound, TooManyAttempts, Unauthorized
+from ..errors import NotFound, Unauthorized
 from ..extensions import db
 from ..ids import parse_id
-from ..models import ApiToken, LoginFailure, User, utcnow
+from ..models import ApiToken, User, utcnow
 from ..schema import Schema, Text
 
 
@@ -22,25 +26,79 @@ class TokenRequest(Schema):
     name: Text(80, description="To tell one's tokens apart.") = ""
 
 
-def authenticate(email: str, password: str, remote_addr: str | None = None) -> User:
-    """The active user with this e-mail and password, or an error that says nothing more."""
-    email = (email or "").strip().lower()
-    window_start = utcnow() - timedelta(seconds=current_app.config["LOGIN_FAILURE_WINDOW_S"])
-    failures = db.session.scalar(
-        select(func.count()).select_from(LoginFailure)
-        .where(LoginFailure.email == email, LoginFailure.created_at >= window_start)
-    )
-    if failures >= current_app.config["LOGIN_MAX_FAILURES"]:
-        raise TooManyAttempts()
+def login_email(raw: str) -> str:
+    """The e-mail as logins compare it (and as the limits count it)."""
+    return (raw or "").strip().lower()[:254]
+
+
+def authenticate(email: str, password: str) -> User:
+    """The active user with this e-mail and password, or an error that says nothing more.
+
+    An unknown e-mail costs one password check too (against a dummy hash of the same kind),
+    so the time taken does not tell which e-mails have an account."""
+    email = login_email(email)
     user = db.session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
-    if user is None or not user.check_password(password or "") or not user.active:
-        db.session.add(LoginFailure(email=email[:254], remote_addr=(remote_addr or "")[:64]))
-        db.session.commit()
+    if user is None:
+        check_password_hash(_dummy_hash(), password or "")
         raise Unauthorized()
-    db.session.execute(delete(LoginFailure).where(LoginFailure.email == email))
-    db.session.commit()
+    if not user.check_password(password or "") or not user.active:
+        raise Unauthorized()
     return user
 
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("no such user", method=method)
+    return _DUMMY_HASHES[method]
+
+
+# -- sessions ----------------------------------------------------------------
+
+def user_for_session(session_id: str) -> User | None:
+    """The active user whose session this is, unless their sessions were ended since it began."""
+    ident, sep, epoch = (session_id or "").partition(":")
+    user = db.session.get(User, parse_id(ident) or 0) if sep else None
+    if user is None or not user.active or epoch != str(user.session_epoch):
+        return None
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Every session of ``user`` ends (committed by the caller). The database adds one, so two
+    ends at once both end what came before."""
+    user.session_epoch = User.session_epoch + 1
+
+
+def keep_this_session(user: User) -> None:
+    """After ``end_sessions`` and its commit: the browser that changed the password stays
+    signed in, with the new epoch. Nothing happens for the API, the CLI or another user."""
+    if (has_request_context() and getattr(g, "api_user", None) is None and current_user.is_authenticated
+            and current_user.id == user.id):
+        login_user(current_user._get_current_object())  # the user, not the proxy that reads it
+
+
+def log_out(user: User) -> None:
+    end_sessions(user)
+    db.session.commit()
+
+
+def credentials_changed(user: User) -> None:
+    """A new password: the user's other sessions and every API token end (committed by the caller)."""
+    end_sessions(user)
+    revoke_tokens(user)
+
+
+def revoke_tokens(user: User) -> None:
+    for token in user.tokens:
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+
+
+# -- API tokens --------------------------------------------------------------
 
 def issue_token(user: User, name: str = "") -> tuple[ApiToken, str]:
     raw = ApiToken.generate()
