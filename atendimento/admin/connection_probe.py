@@ -34,7 +34,9 @@ def send_test_message(actor, connection_id) -> TestDelivery:
     path = f"/webhooks/{connection.kind}/{connection.token}"
     connection_id = connection.id
     db.session.commit()  # no read transaction of ours in the way of the webhook's writes
-    response = current_app.test_client().post(path, data=sample.body, headers=sample.headers)
+    app = current_app._get_current_object()
+    with app.app_context():  # a context of its own: its own session and ``g``, as a provider's request has
+        response = app.test_client().post(path, data=sample.body, headers=sample.headers)
     if response.status_code != 200:
         answer = response.get_json(silent=True) or {}
         reason = (answer.get("error") or {}).get("message") or response.get_data(as_text=True)[:200]
