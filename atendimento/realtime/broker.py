@@ -9,7 +9,8 @@ and fans each event out to them. Where events come from is the backend's busines
   process through one pub/sub subscription per process.
 
 Both keep the log so a stream that reconnects with ``Last-Event-ID`` gets what it
-missed (``resume``), or ``reset`` when that id is older than the log.
+missed (``resume``), or ``reset`` when that id is older than the log or from another
+run of it: the in-process ids start from the clock, the Redis ids name the log's epoch.
 """
 from __future__ import annotations
 
@@ -31,7 +32,6 @@ from .envelope import VIEWERS_CHANGED, Event, to_wire
 log = logging.getLogger(__name__)
 
 CLOSE = object()  # queued to end a stream when the broker shuts down
-RESET = object()  # queued when this process itself missed events (Redis outage longer than the log)
 HEARTBEAT = object()  # queued to every stream by one ticker per process, instead of a timer per stream
 
 
@@ -78,7 +78,7 @@ class Subscription:
             return False
 
     def get(self):
-        """The next item (an ``Event``, or ``HEARTBEAT``, ``RESET``, ``CLOSE``)."""
+        """The next item (an ``Event``, a ``Reset``, ``HEARTBEAT`` or ``CLOSE``)."""
         if self.closed:
             return CLOSE
         return self.queue.get()
@@ -91,6 +91,17 @@ class Subscription:
             except Empty:
                 break
         return items
+
+
+class Reset(NamedTuple):
+    """Queued when this process itself may have missed events (its Redis log was lost or
+    trimmed past it): each stream sends ``reset`` and goes on after ``id`` (None: unknown)."""
+
+    id: str | None = None
+    key: Any = None
+
+
+RESET = Reset()  # from nowhere in particular: the stream keeps no cursor until its next event
 
 
 class Resume(NamedTuple):

@@ -16,6 +16,10 @@ TICKET_REMOVED = "ticket.removed"
 RESET = "reset"
 # Internal: tells open streams to reload their users; never sent to a browser.
 VIEWERS_CHANGED = "viewers.changed"
+# Internal, in the log: a publisher gave events up (every stream that reads it sends ``reset``),
+# and the first entry of a log (its epoch began; sent to nobody).
+EVENTS_LOST = "events.lost"
+LOG_STARTED = "log.started"
 
 
 def _dumps(value) -> str:
@@ -99,7 +103,9 @@ class Event:
         except KeyError:
             pass
         frame = None
-        if self.name in DELIVERABLE and self.probe is not None:
+        if self.name == EVENTS_LOST:  # whoever follows the log may have missed something
+            frame = encode(self.id, RESET, {})
+        elif self.name in DELIVERABLE and self.probe is not None:
             if may_see(self.probe):
                 frame = self.frame_in(getattr(viewer, "language", None))
             elif (self.name == "ticket.updated" and self.previous_probe is not None

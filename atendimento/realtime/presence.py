@@ -19,12 +19,15 @@ from collections import Counter
 
 import redis
 from flask import current_app
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
 HEARTBEATS_VALID = 2
 TIMEOUT_S = 1.0  # a page asks too: a Redis that hangs must not hang it for long
+# (nor one that is down: redis-py's default retries would sleep seconds, the heartbeat ticker with them)
 
 # KEYS[1] the set; ARGV: seconds valid, this process, how many members to drop, those members,
 # then the members to keep. The key itself lives as long as its freshest member.
@@ -56,7 +59,7 @@ class Presence:
         self.redis = None
         if getattr(broker, "redis", None) is not None:  # shared only where the broker itself is shared
             self.redis = redis.Redis.from_url(config["REDIS_URL"], socket_connect_timeout=TIMEOUT_S,
-                                              socket_timeout=TIMEOUT_S)
+                                              socket_timeout=TIMEOUT_S, retry=Retry(NoBackoff(), 1))
             self._announce = self.redis.register_script(ANNOUNCE)
             self._online = self.redis.register_script(ONLINE)
         self._announced: set[int] = set()

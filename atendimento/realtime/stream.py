@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 
 from . import bp, presence
 from .audience import load_viewer, viewer_of
-from .broker import CLOSE, HEARTBEAT, RESET, Broker, Resume, Subscription
+from .broker import CLOSE, HEARTBEAT, Broker, Reset, Resume, Subscription
 from .envelope import RESET as RESET_EVENT
 from .envelope import VIEWERS_CHANGED, Event, encode, heartbeat, opening
 
@@ -74,8 +74,9 @@ def _events(app, broker: Broker, sub: Subscription, start: Resume):
                 if item is HEARTBEAT:
                     chunks.append(heartbeat(cursor))
                     continue
-                if item is RESET:
-                    chunks.append(encode(None, RESET_EVENT, {}))
+                if isinstance(item, Reset):  # the broker itself may have missed events: go on from its cursor
+                    chunks.append(encode(item.id, RESET_EVENT, {}))
+                    cursor, key = item.id, item.key
                     continue
                 if key is not None and item.key <= key:  # already sent from the backlog
                     continue

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+import redis
+
 from .conftest import PATIENCE, parse_frame
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +24,43 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class PrivateRedis:
+    """A ``redis-server`` of the test's own, without persistence: stopped or killed, it comes back empty."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+        try:
+            for _ in range(200):  # bounded wait for the server to answer
+                try:
+                    client.ping()
+                    return
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+            raise RuntimeError(f"redis-server did not start on port {self.port}")
+        finally:
+            client.close()
+
+    def stop(self, sig=signal.SIGTERM):
+        self.process.send_signal(sig)
+        self.process.wait(timeout=10)
+
+    def kill(self):
+        """As a crash: no shutdown, connections cut."""
+        self.stop(signal.SIGKILL)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
 
 class ServerProcess:

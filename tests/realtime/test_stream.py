@@ -117,6 +117,22 @@ def test_resume_from_an_id_older_than_the_log_gets_reset(world, factory, broker,
     assert again.events_until("message.created")[-1]["data"]["id"] == message.id
 
 
+def test_an_id_from_before_the_log_was_lost_gets_reset(world, factory, broker, app, open_stream):
+    """In-process: the process restarted (ids start from the clock). Redis: it restarted empty
+    (a new log, a new epoch), however recent the id looks."""
+    stream = open_stream(world["ana"])
+    factory.inbound(world["conns"]["sales"], sender="5511900000011", text="antes de perder o log")
+    old_id = stream.events_until("message.created")[-1]["id"]
+    assert broker.resume(old_id).reset is False  # still in the log: replayed
+    if hasattr(broker, "epoch_key"):
+        broker.redis.delete(broker.stream_key, broker.epoch_key)  # what a restart without persistence leaves
+        restarted = broker
+    else:
+        restarted = type(broker)(app)
+    restarted.publish("ticket.updated", 0, ticket={"sector_id": None, "user_id": None}, data={"id": 0})
+    assert restarted.resume(old_id).reset is True
+
+
 @pytest.mark.parametrize("last_event_id", ["not-an-id", "99999999999999999-0", "99999999999999999999"])
 def test_unknown_or_future_last_event_id_gets_reset(world, open_stream, last_event_id):
     stream = open_stream(world["ana"], last_event_id=last_event_id)
