@@ -335,7 +335,9 @@ def backup_command(path):
     """Write the database, MEDIA_DIR and the instance key into one .tar.gz archive."""
     target, manifest = create_backup(path)
     counts = manifest["counts"]
-    click.echo(f"Backup written to {target} ({target.stat().st_size / 1024 / 1024:.1f} MiB): "
+    size = target.stat().st_size
+    shown = f"{size / 1024 / 1024:.1f} MiB" if size >= 1024 * 1024 else f"{max(1, round(size / 1024))} KiB"
+    click.echo(f"Backup written to {target} ({shown}): "
                f"{manifest['database']} schema {manifest['schema_revision']}, app {manifest['app_version']}, "
                f"{counts['users']} users, {counts['tickets']} tickets, {counts['messages']} messages, "
                f"{manifest['media_files']} media files"
