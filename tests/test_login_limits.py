@@ -154,3 +154,36 @@ def test_known_and_unknown_emails_take_the_same_time(app, client, factory):
 
     print(f"login median: known e-mail {known * 1000:.1f} ms, unknown e-mail {unknown * 1000:.1f} ms")
     assert 1 / 3 < known / unknown < 3, (known, unknown)
+
+
+
+@pytest.fixture
+def app_with_redis_down(tmp_path, request):
+    """An SQLite app whose login limits are on a Redis nobody listens to (port 1)."""
+    from atendimento import create_app
+    from atendimento.extensions import db, limiter
+
+    from .conftest import close_broker, make_overrides
+
+    app = create_app({**make_overrides("sqlite", tmp_path, request), "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"})
+    with app.app_context():
+        db.create_all()
+        yield app
+        close_broker(app.extensions["realtime"])
+        db.session.remove()
+        db.engine.dispose()
+    # Flask-Limiter marks the storage dead and limits in memory until a later check finds it
+    # back (seconds later); the next test's app has a live storage from its start.
+    limiter._storage_dead = False
+
+
+def test_with_redis_down_logins_work_and_are_still_limited_in_memory(app_with_redis_down):
+    from .factories import Factory
+
+    client = app_with_redis_down.test_client()
+    ana = Factory().user("Ana")
+
+    answers = [login(client, ana.email, "chute-errado", STRANGER_ADDRESS).status_code for _ in range(6)]
+
+    assert answers == [401] * 5 + [429]
+    assert login(client, ana.email, "secret123", OWNER_ADDRESS).status_code == 302
