@@ -6,6 +6,7 @@ import time
 
 import pytest
 import redis
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from atendimento.config import SettingError, rate
 from atendimento.errors import TooManyAttempts
@@ -94,8 +95,7 @@ def test_a_success_forgets_that_addresss_failures_for_the_account(client, factor
 def test_the_address_is_the_one_the_trusted_proxy_gives(app, client, factory):
     """Behind nginx (TRUSTED_PROXIES=1) every request comes from 127.0.0.1; the client's own
     address, from X-Forwarded-For, is the one counted."""
-    app.wsgi_app = __import__("werkzeug.middleware.proxy_fix", fromlist=["ProxyFix"]).ProxyFix(
-        app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # as TRUSTED_PROXIES=1 does
     ana = factory.user("Ana")
 
     def via_proxy(address, password):

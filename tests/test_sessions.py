@@ -165,3 +165,14 @@ def test_a_session_cookie_from_before_the_epoch_is_refused(app, factory):
         session["_user_id"] = str(ana.id)
         session["_fresh"] = True
     assert signed_out(client)
+
+
+def test_an_admin_resetting_their_own_password_through_the_api_ends_their_tokens(factory, api, patch_as, client):
+    """A password change ends the user's tokens, the one making the change included: a script
+    that changes its own password asks for a new token with it."""
+    boss = factory.admin()
+
+    assert patch_as(boss, f"/users/{boss.id}", {"password": "gato-azul-97"}).status_code == 200
+
+    assert db.session.query(ApiToken).filter_by(user_id=boss.id, revoked_at=None).count() == 0
+    assert client.post("/api/v1/tokens", json={"email": boss.email, "password": "gato-azul-97"}).status_code == 201

@@ -41,7 +41,9 @@ def get_user(actor: User, user_id) -> User:
 class UserCreate(Schema):
     name: Text(User.name, required=True)
     email: Email
-    password: Password = Field(description="On PATCH: the admin's password reset.")
+    password: Password = Field(description="On PATCH: the admin's password reset, which ends the user's sessions "
+                                           "and API tokens. Refused when easy to guess (zxcvbn) or made of the "
+                                           "user's name or e-mail.")
     profile: Choice(PROFILES) = "user"
     sector_ids: Rows(Sector, lambda: _("Unknown sector.")) = []
     active: Boolean = True
