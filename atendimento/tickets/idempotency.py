@@ -49,7 +49,7 @@ def claim(actor: User, key: str | None, message: Message) -> None:
     A key of more than 24 hours ago is free again."""
     if key is None:
         return
-    db.session.flush([message])
+    db.session.flush()
     db.session.execute(delete(IdempotencyKey).where(
         IdempotencyKey.user_id == actor.id, IdempotencyKey.key == key,
         IdempotencyKey.created_at < utcnow() - WINDOW))

@@ -56,7 +56,7 @@ def open_inbox(browser, server, email, path=None):
     expect(page.locator("#ticket-list")).to_be_visible()
     if path:
         page.goto(server.url + path)
-    page.wait_for_function("window.AtendimentoLive && window.AtendimentoLive.connected")
+    page.wait_for_function("() => window.AtendimentoLive && window.AtendimentoLive.connected")  # a function: no eval under the CSP
     page.evaluate("window.__sameDocument = true")
     return context, page
 
