@@ -5,7 +5,7 @@ what the kind's spec generates, WhatsApp's verify token) into the provider. Each
 page is drawn from its spec (``channels.registry.SPECS``)."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,7 +16,8 @@ from ..api import shapes
 from ..api.crud import Resource, register
 from ..api.openapi import documented
 from ..channels.registry import SPECS
-from ..errors import Conflict, DomainError, InvalidInput
+from ..errors import Conflict, DomainError, InvalidInput, TooManyAttempts
+from ..extensions import limiter
 from . import bp
 from . import chatbots as chatbot_service
 from . import connections as connection_service
@@ -185,7 +186,16 @@ def rotate_connection(connection_id):
                             revealed=_revealed(connection, only="secret") if field == "secret" else {})
 
 
+def _revealing_admin() -> str:
+    return f"reveal|{current_user.get_id()}"
+
+
 @bp.route("/connections/<int:connection_id>/reveal", methods=["POST"])
+# Wrong passwords count like failed logins of that admin (LOGIN_LIMIT_PER_ACCOUNT): a session
+# left open cannot be used to guess the password here either.
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_revealing_admin,
+               deduct_when=lambda response: response.status_code == 403,
+               error_message=lambda: str(TooManyAttempts.default_message))
 def reveal_connection(connection_id):
     """The saved secrets in full, after the admin typed their password again."""
     connection = connection_service.get_connection(current_user, connection_id)

@@ -103,3 +103,18 @@ def test_attendants_cannot_reveal_or_test(factory, client, auth):
         response = client.post(f"/admin/connections/{connection.id}/{action}", data={"password": "secret123"})
         assert response.status_code == 404 and "segredo-generico-77" not in _text(response)
     assert db.session.scalar(select(Message.id)) is None
+
+
+def test_guessing_the_password_to_reveal_is_limited_like_a_login(app, factory, client, auth):
+    admin = factory.admin(password="senha-da-rita", language="en")
+    connection = factory.connection(settings=dict(SETTINGS["generic"]), secret="segredo-generico-88")
+    auth.login(admin, password="senha-da-rita")
+    limit = int(app.config["LOGIN_LIMIT_PER_ACCOUNT"].split()[0])
+    for _attempt in range(limit):
+        assert client.post(f"/admin/connections/{connection.id}/reveal",
+                           data={"password": "chute"}).status_code == 403
+
+    blocked = client.post(f"/admin/connections/{connection.id}/reveal", data={"password": "senha-da-rita"})
+
+    assert blocked.status_code == 429 and "segredo-generico-88" not in _text(blocked)
+    assert "Too many failed attempts" in _text(blocked)
