@@ -18,10 +18,13 @@ explicit "may have been delivered" reason, never a blind resend.
 
 Runs in every app process (a background thread, a greenlet under gevent, started
 with the first request; ``OUTBOX_WORKER=0`` turns it off) and as a command:
-``flask --app app outbox`` (``--once`` to drain and exit).
+``flask --app app outbox`` (``--once`` to drain and exit). With ``REDIS_URL`` set, app
+processes without a worker wake the command's worker through Redis when they queue a
+message, so a reply leaves at once rather than at the next look (``OUTBOX_POLL_S``).
 """
 from __future__ import annotations
 
+import signal
 import threading
 from datetime import timedelta
 
@@ -256,8 +259,55 @@ def _wake_on_new_message(app, name, ticket_id, data, **_kw):
     if name in ("message.created", "message.updated") and data.get("direction") == "out" \
             and data.get("status") == "queued":
         worker = app.extensions.get("outbox")
-        if worker is not None:
+        if worker is not None and worker.thread is not None:
             worker.wake()
+        elif app.config.get("REDIS_URL"):
+            wake_elsewhere(app)
+
+
+# -- waking a worker in another process (``flask --app app outbox`` beside OUTBOX_WORKER=0) --------
+
+def _wake_channel(app) -> tuple:
+    """This installation's Redis client and wake-up channel (pub/sub ignores database numbers:
+    the channel names it, as the realtime broker's does)."""
+    found = app.extensions.get("outbox_wake")
+    if found is None:
+        import redis
+
+        client = redis.Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=5, socket_timeout=5)
+        db_number = client.connection_pool.connection_kwargs.get("db", 0)
+        found = app.extensions["outbox_wake"] = (client, f"{app.config['REALTIME_KEY_PREFIX']}:db{db_number}:outbox")
+    return found
+
+
+def wake_elsewhere(app) -> None:
+    """Tell the outbox worker process that a message is queued, so it sends now rather than at
+    its next look (OUTBOX_POLL_S); if Redis is away, that look still finds it."""
+    client, channel = _wake_channel(app)
+    try:
+        client.publish(channel, b"1")
+    except Exception:  # noqa: BLE001 - the message is stored and queued: the poll delivers it
+        app.logger.warning("outbox: could not wake the worker through Redis", exc_info=True)
+
+
+def listen_for_wakes(app, worker: OutboxWorker) -> threading.Thread:
+    """The worker process's side: each message on the channel wakes the worker at once."""
+    def listen():
+        client, channel = _wake_channel(app)
+        while not worker.stop_event.is_set():
+            try:
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(channel)
+                while not worker.stop_event.is_set():
+                    if pubsub.get_message(timeout=1.0) is not None:
+                        worker.wake()
+            except Exception:  # noqa: BLE001 - Redis away: polling goes on; listen again shortly
+                app.logger.warning("outbox: wake-up channel lost, retrying", exc_info=True)
+                worker.stop_event.wait(2)
+
+    thread = threading.Thread(target=listen, name="outbox-wake", daemon=True)
+    thread.start()
+    return thread
 
 
 domain_event.connect(_wake_on_new_message, weak=False)
@@ -283,8 +333,14 @@ def outbox_command(once):
     if once:
         click.echo(f"{worker.run_once()} message(s) sent or retried.")
         return
+    # systemctl stop / docker stop: finish the send in hand, then exit (as PID 1 in a container a
+    # signal without a handler would be ignored until the SIGKILL).
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: worker.stop())
+    if current_app.config.get("REDIS_URL"):  # the web processes say when a reply is queued
+        listen_for_wakes(current_app._get_current_object(), worker)
     click.echo("Outbox running; Ctrl+C stops it.")
     try:
         worker.run()
     except KeyboardInterrupt:
         worker.stop()
+    click.echo("Outbox stopped.")

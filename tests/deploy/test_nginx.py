@@ -289,4 +289,5 @@ def test_readyz_metrics_and_doctor_through_the_proxy(stack):
 
     doctor = flask("doctor", env={**stack["env"], "SSL_CERT_FILE": str(stack["cert"])}, check=False)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    print("\n" + doctor.stdout)  # what the README shows an operator
     assert f"ok    public_url  reachable ({stack['public_url']}/healthz)" in doctor.stdout
