@@ -214,3 +214,12 @@ def test_restore_refuses_what_is_not_a_backup(app, tmp_path):
     assert result.exit_code != 0 and "not an Atendimento backup" in result.output
     missing = app.test_cli_runner().invoke(args=["restore", str(tmp_path / "nothing.tar.gz")])
     assert missing.exit_code != 0 and "no such file" in missing.output
+    other = "postgresql" if db.engine.dialect.name == "sqlite" else "sqlite"
+    foreign = tmp_path / "foreign.tar.gz"
+    with tarfile.open(foreign, "w:gz") as tar:
+        manifest = json.dumps({"format": 1, "database": other, "schema_revision": "a9def227591f"}).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(manifest)
+        tar.addfile(info, io.BytesIO(manifest))
+    crossed = app.test_cli_runner().invoke(args=["restore", str(foreign)])
+    assert crossed.exit_code != 0 and f"holds a {other} database" in crossed.output
