@@ -129,8 +129,10 @@ def deliver(message_id: int, now) -> None:
 
 def _outbound(message: Message, connection: Connection, adapter) -> Outbound:
     ticket = db.session.get(Ticket, message.ticket_id)
+    # A person known by a phone and a WhatsApp lid is written to at the phone.
     to = db.session.scalar(select(ContactIdentity.external_id).where(
-        ContactIdentity.contact_id == ticket.contact_id, ContactIdentity.channel == connection.channel))
+        ContactIdentity.contact_id == ticket.contact_id, ContactIdentity.channel == connection.channel)
+        .order_by(ContactIdentity.external_id.like("%@lid"), ContactIdentity.id).limit(1))
     if to is None:
         raise DeliveryError(_("The contact has no address on this channel."), permanent=True)
     outbound = Outbound(message_id=message.id, to=to, kind=message.kind, text=message.body or "",

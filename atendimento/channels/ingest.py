@@ -22,7 +22,7 @@ from ..extensions import db
 from ..media import MediaUnavailable, discard, store
 from ..models import Connection, Contact, ContactIdentity, Message, Ticket, TicketEvent, utcnow
 from ..serializers import ticket_json
-from ..tickets import state
+from ..tickets import identities, state
 from ..tickets.inbound import (active_ticket, correct_message, find_or_create_contact, insert_ignoring_conflict,
                                receive_inbound)
 from ..tickets.state import preview_of
@@ -224,6 +224,9 @@ def receive(connection: Connection, adapter, item: Incoming) -> Message | None:
     """A customer's message; None when it was a redelivery."""
     if item.media is not None and _known(connection.id, item.inbound.external_id):
         return None  # a redelivered file is not downloaded again (receive_inbound dedupes the rest)
+    inbound = item.inbound
+    if inbound.aliases:  # one person under two identities (a lid and its phone): one contact
+        identities.link(connection.channel, inbound.sender_id, inbound.aliases, inbound.name, inbound.phone)
     stored, problem = _attach_media(adapter, item)
     message = receive_inbound(connection, item.inbound)
     if message is None:

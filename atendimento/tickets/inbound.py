@@ -52,15 +52,6 @@ def find_or_create_contact(channel: str, sender_id: str, name: str | None, phone
     return contact
 
 
-def link_identities(contact: Contact, channel: str, aliases: list[str]) -> Contact:
-    """Record ``aliases`` as more identities of ``contact`` on ``channel``."""
-    for alias in aliases:
-        if alias and alias != "":
-            insert_ignoring_conflict(ContactIdentity, ["channel", "external_id"], contact_id=contact.id,
-                                     channel=channel, external_id=alias)
-    return contact
-
-
 def _contact_by_identity(channel: str, sender_id: str) -> Contact | None:
     return db.session.scalar(
         select(Contact).join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
@@ -133,8 +124,6 @@ def receive_inbound(connection, inbound: Inbound) -> Message | None:
     created included). The event payloads are built before the commit, from rows the
     statements returned, so announcing costs no extra queries."""
     contact = find_or_create_contact(connection.channel, inbound.sender_id, inbound.name, inbound.phone)
-    if inbound.aliases:
-        contact = link_identities(contact, connection.channel, inbound.aliases)
     ticket_id, created = active_ticket(contact, connection)
     now = utcnow()
     media = inbound.media or {}
