@@ -11,15 +11,38 @@ so retrying an attempt whose answer was lost cannot send twice.
 from __future__ import annotations
 
 from flask_babel import gettext as _, lazy_gettext as _l
+from pydantic import Field
 
 from ..media import download
 from . import http
 from .base import (ChannelAdapter, DeliveryError, Fetched, Inbound, Incoming, MediaRef, Outbound,
                    StatusUpdate, WebhookRejected, check_hmac_signature, sign)
-from .parsing import as_text, parse_timestamp, unsupported
+from .parsing import ProviderModel, Str, Unreadable, as_text, parse_timestamp, read_item, unsupported
 from .spec import ChannelSpec, Setting
 
 STATUS_MAP = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
+
+
+class GenericMedia(ProviderModel):
+    url: Str = ""
+    mime_type: Str = ""
+    filename: Str = ""
+    voice: bool | None = None
+
+
+class GenericItem(ProviderModel):
+    """One message or status of a generic webhook (SPEC §8), declared."""
+
+    type: Str = ""
+    id: Str = ""
+    from_: Str = Field("", alias="from")
+    name: Str = ""
+    text: Str = ""
+    timestamp: Str = ""
+    quoted_id: Str = ""  # the id the gateway gave the message this one replies to
+    media: GenericMedia | None = None
+    status: Str = ""
+    error: Str = ""
 
 
 class GenericAdapter(ChannelAdapter):
@@ -42,37 +65,36 @@ class GenericAdapter(ChannelAdapter):
     def authenticate(self, headers, raw: bytes) -> None:
         check_hmac_signature(headers.get("X-Signature-256"), self.secret, raw)
 
-    def parse(self, payload) -> list[Incoming | StatusUpdate]:
+    def parse(self, payload) -> list:
         items = payload if isinstance(payload, list) else [payload]
         if not all(isinstance(item, dict) for item in items):
             raise WebhookRejected(400, "expected a JSON object or a list of objects")
-        return [self._parse_one(item) for item in items if item]
+        return [read_item(self._parse_one, item) for item in items if item]
 
-    def _parse_one(self, item: dict) -> Incoming | StatusUpdate:
-        kind = item.get("type") or "message"
+    def _parse_one(self, raw: dict) -> Incoming | StatusUpdate | Unreadable:
+        item = GenericItem.model_validate(raw)
+        kind = item.type or "message"
         if kind == "status":
-            status = STATUS_MAP.get(str(item.get("status", "")).lower())
-            if not item.get("id") or status is None:
-                raise WebhookRejected(400, "a status needs an id and one of sent/delivered/read/failed")
-            return StatusUpdate(external_id=as_text(item["id"]), status=status, error=as_text(item.get("error")))
-        sender = as_text(item.get("from"))
-        if not sender:
-            raise WebhookRejected(400, "a message needs 'from'")
-        inbound = Inbound(sender_id=sender, name=as_text(item.get("name")) or None,
+            status = STATUS_MAP.get(item.status.lower())
+            if not item.id or status is None:
+                return Unreadable("a status needs an id and one of sent/delivered/read/failed")
+            return StatusUpdate(external_id=item.id, status=status, error=item.error)
+        if not item.from_:
+            return Unreadable("a message needs 'from'")
+        sender = item.from_
+        inbound = Inbound(sender_id=sender, name=item.name or None,
                           phone=sender if sender.lstrip("+").isdigit() else None,
-                          external_id=as_text(item.get("id")) or None,
-                          timestamp=parse_timestamp(item.get("timestamp")), body=as_text(item.get("text")))
+                          external_id=item.id or None, timestamp=parse_timestamp(item.timestamp), body=item.text,
+                          quoted_external_id=item.quoted_id or None)
         if kind != "message":
             inbound.kind, inbound.body = "system", unsupported(kind)
             return Incoming(inbound)
-        media = item.get("media")
-        if isinstance(media, dict) and media.get("url"):
-            ref = {"url": as_text(media["url"])}
-            inbound.voice = media.get("voice") is True
-            return Incoming(inbound, MediaRef(ref, as_text(media.get("mime_type")) or None,
-                                              as_text(media.get("filename")) or None))
+        if item.media is not None and item.media.url:
+            inbound.voice = item.media.voice is True
+            return Incoming(inbound, MediaRef({"url": item.media.url}, item.media.mime_type or None,
+                                              item.media.filename or None))
         if not inbound.body:
-            raise WebhookRejected(400, "a message needs 'text' or 'media'")
+            return Unreadable("a message needs 'text' or 'media'")
         return Incoming(inbound)
 
     def fetch_media(self, media: MediaRef) -> Fetched:

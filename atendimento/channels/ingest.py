@@ -78,9 +78,12 @@ def handle(connection: WebhookConnection, adapter, payload) -> dict:
     except RecursionError:
         raise WebhookRejected(400, "nested too deep") from None
     readable = [fit(item) for item in items if not isinstance(item, Unreadable)]
-    counts["unreadable"] = len(items) - len(readable)
-    if counts["unreadable"] and not readable:
-        raise WebhookRejected(400, "no item of the webhook could be read")
+    unreadable = [item.reason for item in items if isinstance(item, Unreadable)]
+    counts["unreadable"] = len(unreadable)
+    for reason in unreadable:
+        current_app.logger.warning("webhook of connection %s: an item could not be read: %s", connection.id, reason)
+    if unreadable and not readable:
+        raise WebhookRejected(400, f"no item of the webhook could be read: {unreadable[0]}"[:300])
     plain = []  # consecutive customer messages the group commit may take
     model = _Loader(connection)
     for item in readable:

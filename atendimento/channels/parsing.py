@@ -9,7 +9,6 @@ numbers where text is expected (ids come as either), as providers really send th
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,7 +17,6 @@ from typing import Annotated, Any
 from flask_babel import gettext as _
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
-log = logging.getLogger(__name__)
 # NUL (PostgreSQL's text refuses it) and UTF-16 surrogates, which in a Python string
 # can only be lone halves (JSON's "\ud800"): neither can be stored nor encoded.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -67,9 +65,7 @@ def read_item(read, raw) -> Any:
     except ValidationError as error:
         first = error.errors()[0] if error.errors() else {}
         where = ".".join(str(part) for part in first.get("loc", ()))
-        reason = f"{where}: {first.get('msg', 'invalid')}"
-        log.warning("webhook item unreadable: %s", reason)
-        return Unreadable(reason)
+        return Unreadable(f"{where}: {first.get('msg', 'invalid')}")
 
 
 def clean(text: str) -> str:

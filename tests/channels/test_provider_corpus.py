@@ -15,7 +15,7 @@ from .helpers import message_count, only_message, post_webhook
 from .provider_samples import (EVO_CUSTOMER, TG_CHAT, WA_CUSTOMER, evo_event, evo_upsert, tg_headers, tg_update,
                                wa_notification, wa_signed, wa_text)
 from .test_evolution import evolution, evolution_api  # noqa: F401  (fixtures)
-from .test_telegram import BOT, bot_api, telegram  # noqa: F401  (fixtures)
+from .test_telegram import bot_api, telegram  # noqa: F401  (fixtures)
 from .test_whatsapp_cloud import graph, whatsapp  # noqa: F401  (fixtures)
 
 

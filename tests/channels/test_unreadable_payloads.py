@@ -10,7 +10,7 @@ from atendimento.extensions import db
 from atendimento.models import Contact, ContactIdentity, Message, Ticket
 
 from .helpers import message_count, only_message, post_webhook
-from .provider_samples import (EVO_APIKEY, EVO_CUSTOMER, EVO_INSTANCE, PNID, TG_CHAT, WA_CUSTOMER, evo_event,
+from .provider_samples import (EVO_APIKEY, EVO_CUSTOMER, EVO_INSTANCE, PNID, WA_CUSTOMER, evo_event,
                                evo_upsert, tg_headers, tg_update, wa_notification, wa_signed, wa_text)
 
 
@@ -184,3 +184,19 @@ def test_json_nested_a_thousand_deep_is_a_400(client, telegram, evolution):
     raw = ('{"event": "messages.upsert", "apikey": "%s", "data": %s}' % (EVO_APIKEY, deep)).encode()
     assert post_webhook(client, evolution, raw=raw).status_code == 400
     nothing_stored()
+
+
+def test_generic_a_bad_item_beside_good_ones(client, factory, caplog):
+    from atendimento.channels.base import sign
+
+    gateway = factory.connection(kind="generic", secret="gw-secret", settings={"outbound_url": "http://127.0.0.1:9"})
+    raw = json.dumps([{"id": "g1", "from": "5511911112222", "text": "Oi"},
+                      {"id": "g2", "from": {"phone": "5511911112222"}, "text": "objeto"},
+                      {"id": "g3", "from": "5511911112222"}]).encode()
+    response = post_webhook(client, gateway, raw=raw, headers={"X-Signature-256": sign("gw-secret", raw)})
+    assert (response.status_code, response.json["stored"], response.json["unreadable"]) == (200, 1, 2)
+    assert only_message().body == "Oi"
+    assert "could not be read" in caplog.text
+    alone = json.dumps({"id": "g4", "from": ["x"], "text": "Oi"}).encode()
+    refused = post_webhook(client, gateway, raw=alone, headers={"X-Signature-256": sign("gw-secret", alone)})
+    assert refused.status_code == 400 and "from" in refused.json["error"]["message"]
