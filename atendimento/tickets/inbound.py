@@ -108,12 +108,32 @@ def correct_message(connection, correction: Correction) -> Message | None:
         values = {"original_body": func.coalesce(Message.original_body, Message.body),
                   "body": correction.body, "edited_at": correction.at or now}
         match.append(Message.body != correction.body)
-    message_id = db.session.execute(
-        update(Message).where(*match).values(**values).returning(Message.id)
+    row = db.session.execute(
+        update(Message).where(*match).values(**values).returning(Message.id, Message.ticket_id, Message.kind)
         .execution_options(synchronize_session=False)
-    ).scalar()
+    ).first()
+    if row is None:
+        db.session.rollback()
+        return None
+    ticket_data = _preview_corrected(row, correction) if not correction.deleted else None
     db.session.commit()
-    return publish_message_updated(message_id) if message_id is not None else None
+    if ticket_data is not None:
+        state.publish_ticket_updated(ticket_data, None, ("last_message",))
+    return publish_message_updated(row.id)
+
+
+def _preview_corrected(row, correction: Correction) -> dict | None:
+    """The ticket's preview follows an edit of its newest message; its JSON then, else None."""
+    newest = db.session.scalar(select(Message.id).where(Message.ticket_id == row.ticket_id, Message.kind != "note")
+                               .order_by(Message.id.desc()).limit(1))
+    if newest != row.id:
+        return None
+    ticket = db.session.scalars(
+        update(Ticket).where(Ticket.id == row.ticket_id)
+        .values(last_message=state.preview_of(row.kind, correction.body)).returning(Ticket),
+        execution_options={"synchronize_session": False, "populate_existing": True},
+    ).one()
+    return ticket_json(ticket)
 
 
 def receive_inbound(connection, inbound: Inbound) -> Message | None:

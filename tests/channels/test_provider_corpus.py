@@ -87,6 +87,7 @@ def test_whatsapp_edit_and_revoke(client, whatsapp, published):
     assert send_wa(client, whatsapp, wa_notification([edit]))["corrections"] == 0  # a redelivery
     message = only_message()
     assert (message.body, message.original_body) == ("Quero 3 pizzas", "Quero 2 pizzas")
+    assert message.ticket.last_message == "Quero 3 pizzas"  # the queue's preview follows the edit
     assert message.edited_at is not None and message.deleted_at is None
     (update,) = updates_of(published, message.id)
     assert update["body"] == "Quero 3 pizzas" and update["edited_at"] and update["original_body"] == "Quero 2 pizzas"
