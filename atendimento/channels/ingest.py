@@ -89,6 +89,9 @@ def handle(connection: WebhookConnection, adapter, payload) -> dict:
     for item in readable:
         if isinstance(item, Incoming) and item.inbound.reaction is not None:
             describe_reaction(connection.id, item.inbound)
+        if isinstance(item, Incoming) and item.inbound.aliases:
+            item.inbound.aliases = identities.unlinked(connection.channel, item.inbound.sender_id,
+                                                       item.inbound.aliases)
         if _plain(item):
             plain.append(item)
             continue

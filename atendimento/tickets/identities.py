@@ -50,6 +50,15 @@ def link(channel: str, sender_id: str, aliases: list[str], name: str | None, pho
     return db.session.get(Contact, contact.id)
 
 
+def unlinked(channel: str, sender_id: str, aliases: list[str]) -> list[str]:
+    """The ``aliases`` not yet identities of ``sender_id``'s contact: once a lid is linked,
+    its messages need no linking and can take the group commit."""
+    owners = dict(db.session.execute(select(ContactIdentity.external_id, ContactIdentity.contact_id).where(
+        ContactIdentity.channel == channel, ContactIdentity.external_id.in_([sender_id, *aliases]))).all())
+    contact_id = owners.get(sender_id)
+    return [alias for alias in aliases if contact_id is None or owners.get(alias) != contact_id]
+
+
 def merge_contacts(survivor_id: int, duplicate_id: int) -> list[tuple[int, dict]]:
     """Move everything of contact ``duplicate_id`` to ``survivor_id`` (in the caller's
     transaction); answer the changed tickets with their state before, to announce."""

@@ -54,6 +54,19 @@ def test_a_lid_with_its_phone_is_one_contact(client, evolution):
     assert contact.phone == EVO_CUSTOMER
 
 
+def test_once_linked_a_lid_needs_no_linking(client, evolution, monkeypatch):
+    post(client, evolution, lid_with_phone("L1"))
+    from atendimento.tickets import identities as linking
+
+    def refuse(*_args, **_kw):
+        raise AssertionError("linked again")
+
+    monkeypatch.setattr(linking, "link", refuse)  # the next ones take the group commit
+    assert post(client, evolution, lid_with_phone("L2"))["stored"] == 1
+    assert post(client, evolution, lid_with_phone("L2"))["duplicates"] == 1
+    assert count(Message) == 2 and count(Contact) == 1
+
+
 @pytest.mark.parametrize("field", ["remoteJidAlt", "senderPn"])
 def test_a_contact_split_by_the_lid_is_merged(client, evolution, field):
     post(client, evolution, phone_only("B1", "Pedido 1"))
