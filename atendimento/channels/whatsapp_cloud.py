@@ -127,11 +127,13 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         if not sender:
             return Unreadable("message without 'from'" if not echo else "echo without 'to'")
         timestamp = parse_timestamp(msg.timestamp)
-        if msg.type == "edit" and msg.edit is not None and msg.edit.original_message_id and not echo:
-            new = _content(msg.edit.message) if msg.edit.message is not None else None
-            if new is not None and new[1]:
-                return Correction(sender, msg.edit.original_message_id, body=new[1], at=timestamp)
-        if msg.type == "revoke" and msg.revoke is not None and msg.revoke.original_message_id and not echo:
+        if msg.type in ("edit", "revoke") and echo:
+            return None  # the business corrected its own message in the Business app: ours stays as sent
+        if msg.type == "edit" and msg.edit is not None and msg.edit.original_message_id:
+            body = _edited_text(msg.edit.message) if msg.edit.message is not None else ""
+            if body:
+                return Correction(sender, msg.edit.original_message_id, body=body, at=timestamp)
+        if msg.type == "revoke" and msg.revoke is not None and msg.revoke.original_message_id:
             return Correction(sender, msg.revoke.original_message_id, deleted=True, at=timestamp)
         inbound = Inbound(sender_id=sender, phone=sender, name=None if echo else (names.get(sender) or None),
                           external_id=msg.id or None, timestamp=timestamp,
@@ -254,6 +256,15 @@ class WhatsAppCloudAdapter(ChannelAdapter):
             raise DeliveryError(describe_error(error), permanent=permanent)
         raise DeliveryError(f"HTTP {response.status}: {response.text(300)}",
                             permanent=http.is_permanent(response.status))
+
+
+def _edited_text(msg: payload_model.Content) -> str:
+    """The new text of an edit: a text's body, or the new caption of a file."""
+    media = getattr(msg, msg.type, None) if msg.type in MEDIA_TYPES else None
+    if media is not None:
+        return media.caption
+    content = _content(msg)
+    return content[1] if content is not None else ""
 
 
 def _content(msg: payload_model.Content) -> tuple[str, str, str | None] | None:

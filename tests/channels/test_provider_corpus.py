@@ -91,12 +91,29 @@ def test_whatsapp_edit_and_revoke(client, whatsapp, published):
     assert message.edited_at is not None and message.deleted_at is None
     (update,) = updates_of(published, message.id)
     assert update["body"] == "Quero 3 pizzas" and update["edited_at"] and update["original_body"] == "Quero 2 pizzas"
+    business_edit = {"from": "15550783881", "to": WA_CUSTOMER, "id": "wamid.ECHOEDIT", "timestamp": "1749416550",
+                     "type": "edit", "edit": {"original_message_id": "wamid.ECHO0",
+                                              "message": {"type": "text", "text": {"body": "x"}}}}
+    assert send_wa(client, whatsapp, wa_notification(field="smb_message_echoes", echoes=[business_edit]))["stored"] == 0
     revoke = {"from": WA_CUSTOMER, "id": "wamid.DEL1", "timestamp": "1749416600", "type": "revoke",
               "revoke": {"original_message_id": "wamid.IN1"}}
     send_wa(client, whatsapp, wa_notification([revoke]))
     db.session.refresh(message)
     assert message.deleted_at is not None and message.body == "Quero 3 pizzas"  # kept for attendants
     assert message_count() == 1
+
+
+def test_whatsapp_a_new_caption_is_an_edit(client, whatsapp):
+    picture = {"from": WA_CUSTOMER, "id": "wamid.IMG1", "timestamp": "1749416383", "type": "image",
+               "image": {"id": "1479537139650973", "mime_type": "image/jpeg", "caption": "minha nota"}}
+    send_wa(client, whatsapp, wa_notification([picture]))  # the file cannot be fetched here: kept, marked
+    edit = {"from": WA_CUSTOMER, "id": "wamid.EDIT2", "timestamp": "1749416500", "type": "edit",
+            "edit": {"original_message_id": "wamid.IMG1", "message": {
+                "type": "image", "image": {"id": "1479537139650973", "mime_type": "image/jpeg",
+                                           "caption": "minha nota fiscal"}}}}
+    assert send_wa(client, whatsapp, wa_notification([edit]))["corrections"] == 1
+    message = only_message()
+    assert (message.kind, message.body, message.original_body) == ("image", "minha nota fiscal", "minha nota")
 
 
 def test_whatsapp_contact_card(client, whatsapp):
