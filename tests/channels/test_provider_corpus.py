@@ -285,3 +285,13 @@ def test_the_version_setting_is_one_of_its_choices():
     assert _setting_value(setting, "v1", None) == "v1" and _setting_value(setting, "", None) == ""
     with pytest.raises(PydanticCustomError):
         _setting_value(setting, "v3", None)
+
+
+def test_evolution_messages_delete_marks_the_message(client, evolution):
+    send_evo(client, evolution, evo_upsert({"conversation": "Apaga isso"}, "conversation", key_id="3EB0D1"))
+    # MESSAGES_DELETE carries the deleted message's key (evolution-api #1340 lists the event).
+    deleted = evo_event("messages.delete", {"id": "3EB0D1", "remoteJid": f"{EVO_CUSTOMER}@s.whatsapp.net",
+                                            "fromMe": False})
+    assert send_evo(client, evolution, deleted)["corrections"] == 1
+    assert send_evo(client, evolution, deleted)["corrections"] == 0
+    assert only_message().deleted_at is not None
