@@ -6,14 +6,14 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /srv/atendimento
 
-COPY pyproject.toml README.md app.py gunicorn.conf.py babel.cfg ./
+COPY pyproject.toml requirements.lock README.md app.py gunicorn.conf.py babel.cfg ./
 COPY atendimento ./atendimento
 COPY migrations ./migrations
 COPY templates ./templates
 COPY static ./static
 
-# Installed, and the translations compiled, while the code is still writable.
-RUN python3 -m venv .venv && .venv/bin/pip install -q -e . && .venv/bin/python -c "from atendimento.i18n import compile_translations; compile_translations()"
+# Installed at the locked releases, and the translations compiled, while the code is still writable.
+RUN python3 -m venv .venv && .venv/bin/pip install -q -c requirements.lock -e . && .venv/bin/python -c "from atendimento.i18n import compile_translations; compile_translations()"
 
 # The services run as a user who cannot change the code; received and sent files live on a volume.
 RUN useradd --system --home-dir /var/lib/atendimento --create-home atendimento \
