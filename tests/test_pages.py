@@ -109,7 +109,8 @@ def test_peek_shows_messages_read_only_and_leaves_the_ticket_alone(client, facto
     html = _html(client.get(f"/tickets/{ticket.id}?peek=1"))
     assert "Modo espiar" in html
     assert "Meu pedido não chegou" in html
-    assert 'id="composer"' not in html
+    # No answering while peeking: only a note for the team (SPEC §6.1: any status).
+    assert 'id="btn-attach"' not in html and "composer-notes-only" in html
     assert f'action="/tickets/{ticket.id}/accept"' in html
     ticket = _fresh(ticket.id)
     assert (ticket.status, ticket.unread, ticket.user_id) == ("pending", 2, None)
@@ -132,7 +133,7 @@ def test_someone_else_reading_an_open_ticket_keeps_its_unread(client, factory, a
     ticket = factory.ticket(connection, status="open", assignee=bruno)
     auth.login(ana)
     html = _html(client.get(f"/tickets/{ticket.id}"))
-    assert 'id="composer"' not in html
+    assert 'id="btn-attach"' not in html and "composer-notes-only" in html  # a note, not an answer
     assert "Bruno Costa está atendendo este ticket" in html
     assert _fresh(ticket.id).unread == 1
 

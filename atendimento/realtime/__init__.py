@@ -19,6 +19,7 @@ from ..extensions import db
 from ..tickets import fragments
 from .audience import track_viewer_changes
 from .broker import Broker, InProcessBroker
+from .envelope import MENTION
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ def _relay(broker: Broker, name: str, ticket_id: int, data: dict) -> None:
     previous = data.pop("previous", None)
     if name.startswith("ticket."):
         ticket = {"sector_id": data.get("sector_id"), "user_id": data.get("user_id")}
+    elif name == MENTION:  # for the one user it names (envelope.Event.frame_for)
+        ticket = {**(ticket or _ticket_state(ticket_id) or {}), "mentioned_id": data.pop("mentioned_id", None)}
     elif ticket is None:
         ticket = _ticket_state(ticket_id)
     try:

@@ -13,6 +13,8 @@ from .audience import probe
 # SPEC §7 events a browser may receive, and the one delivery derives from a move.
 DELIVERABLE = frozenset({"ticket.created", "ticket.updated", "message.created", "message.updated"})
 TICKET_REMOVED = "ticket.removed"
+# An @mention in a note (SPEC §6.1): only for the user it names, while they may see the ticket.
+MENTION = "mention"
 RESET = "reset"
 # Internal: tells open streams to reload their users; never sent to a browser.
 VIEWERS_CHANGED = "viewers.changed"
@@ -105,6 +107,9 @@ class Event:
         frame = None
         if self.name == EVENTS_LOST:  # whoever follows the log may have missed something
             frame = encode(self.id, RESET, {})
+        elif self.name == MENTION and self.probe is not None:
+            if self.ticket.get("mentioned_id") == getattr(viewer, "id", None) and may_see(self.probe):
+                frame = self.frame_in(None)
         elif self.name in DELIVERABLE and self.probe is not None:
             if may_see(self.probe):
                 frame = self.frame_in(getattr(viewer, "language", None))

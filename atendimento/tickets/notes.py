@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import Message, User, utcnow
 from ..schema import Schema, Text
 from ..serializers import ticket_json
-from . import idempotency, state
+from . import idempotency, mentions, state
 from .outgoing import MAX_TEXT_LENGTH
 from .visibility import get_visible_ticket
 
@@ -39,4 +39,5 @@ def add_note(actor: User, ticket_id, data, *, idempotency_key=None) -> Message:
             raise
         return earlier
     state.announce_message_created(note, ticket_json(ticket))
+    mentions.notify(note, ticket, actor)
     return note

@@ -14,7 +14,7 @@ from ..realtime import stream_cursor
 from ..realtime.presence import online_user_ids
 from ..serializers import message_json
 from ..web import user_timezone
-from . import bp, fragments, notes, outgoing, service, state
+from . import bp, fragments, mentions, notes, outgoing, service, state
 from .idempotency import was_replayed
 from .actions import ACTION_SEGMENT, TICKET_ACTIONS
 from .inputs import voice_flag
@@ -219,6 +219,14 @@ def send(ticket_id):
         return {"message": message_json(message),
                 "html": fragments.render_message(message, can_answer=True)}, 200 if was_replayed(message) else 201
     return redirect(url_for("tickets.show", ticket_id=ticket_id, tab="open") + "#composer")
+
+
+@bp.get("/tickets/<int:ticket_id>/mentionable")
+@login_required
+def mentionable(ticket_id):
+    """Who ``@`` offers in a note on this ticket: the others who may see it."""
+    users = mentions.mentionable(current_user, ticket_id, request.args.get("q"))
+    return {"items": [{"id": u.id, "name": u.name} for u in users[:20]]}
 
 
 @bp.route("/tickets/<int:ticket_id>/tags", methods=["POST"])

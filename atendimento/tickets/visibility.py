@@ -67,3 +67,13 @@ def get_visible_contact(user: User, contact_id) -> Contact:
             select(Ticket.id).where(Ticket.contact_id == Contact.id, ticket_visible_clause(user)).exists()
         )
     return _one_or_404(query)
+
+
+def users_who_may_see(ticket: Ticket):
+    """A ``select(User)`` of the active users who may see ``ticket``: SPEC §4 read the other
+    way round (admins, the ticket's sector, its assignee), for @mentions. Kept beside
+    ``ticket_visible_clause``; tests/test_mentions.py checks both agree for every user."""
+    who = [User.profile == "admin", User.id == ticket.user_id]
+    if ticket.sector_id is not None:
+        who.append(User.id.in_(select(user_sectors.c.user_id).where(user_sectors.c.sector_id == ticket.sector_id)))
+    return select(User).where(User.active.is_(True), or_(*who))

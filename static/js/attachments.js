@@ -10,9 +10,9 @@
 
   const trays = new WeakMap();  // form -> [{file, key, el, url}]
 
-  function composerForm() {
+  function composerForm() {  // only one that takes files (a note-only composer does not)
     const textarea = document.getElementById("composer");
-    return textarea ? textarea.form : null;
+    return textarea && textarea.form && textarea.form.querySelector(".file-tray") ? textarea.form : null;
   }
 
   function rules(form) {

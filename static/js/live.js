@@ -58,7 +58,7 @@
       setTimeout(function () { checkSession().then(connect); }, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 60000);
     });
-    ["ticket.created", "ticket.updated", "ticket.removed", "message.created", "message.updated", "reset"]
+    ["ticket.created", "ticket.updated", "ticket.removed", "message.created", "message.updated", "mention", "reset"]
       .forEach(function (name) {
         source.addEventListener(name, function (event) {
           if (event.lastEventId) lastEventId = event.lastEventId;
@@ -78,6 +78,10 @@
 
   function handle(name, data) {
     if (name === "reset") return resync();
+    if (name === "mention") {  // someone named me in a note (mentions.js shows the notice)
+      const text = window.AtendimentoMentions ? window.AtendimentoMentions.received(data) : "";
+      return alertUser(text, data.ticket_id, text);
+    }
     if (name === "message.created" || name === "message.updated") return onMessage(name, data);
     const id = data.id;
     const before = known[id];
