@@ -16,10 +16,10 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'self'",
     "script-src 'self'",  # every script is a file under static/: no inline script, no eval
     f"style-src 'self' {EMOJI_PICKER_STYLE}",  # no style="": colours go through the CSSOM (colors.js)
-    # data: for the favicon; blob: for a file or recording shown before it is sent (only our
-    # own scripts can make a blob: URL)
+    # data: for the favicon; blob: for a picture's preview before it is sent (static/js/
+    # attachments.js; only our own scripts can make a blob: URL). Audio and video play from /media.
     "img-src 'self' data: blob:",
-    "media-src 'self' blob:",
+    "media-src 'self'",
     "connect-src 'self'",  # fetch and the /stream EventSource
     "object-src 'none'",
     "base-uri 'self'",

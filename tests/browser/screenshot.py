@@ -215,7 +215,7 @@ def main() -> None:
         shot("13-keyboard-focus")
         # Somebody else accepts the ticket Ana is looking at: her page changes in place.
         page.goto(f"{server.url}/tickets/{data['pending'][1]}")
-        page.wait_for_function("window.AtendimentoLive && window.AtendimentoLive.connected")
+        page.wait_for_function("() => window.AtendimentoLive && window.AtendimentoLive.connected")
         with app.app_context(), app.test_request_context():
             from atendimento.models import User
             carla = db.session.query(User).filter_by(email=data["carla"]).one()

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import struct
+import zlib
+
 import pytest
 from playwright.sync_api import expect
 
@@ -26,6 +29,15 @@ document.addEventListener('securitypolicyviolation', function (e) {
                     e.sourceFile + ':' + e.lineNumber);
 }, true);
 """
+def _png(width=4, height=4) -> bytes:
+    """A real picture, so the preview's blob: image loads (img-src allows blob:)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + b"\x1f\x7a\x5a" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
 NOT_PAGES = ("/logout", "/media/", "/stream", "/static/", "/file")  # not HTML, or would log out
 
 
@@ -181,7 +193,8 @@ def test_an_admin_sees_every_page_and_form_without_a_csp_violation(live_app, liv
         context.close()
 
 
-def test_an_attendant_works_a_conversation_without_a_csp_violation(live_app, live_server, browser, place):
+def test_an_attendant_works_a_conversation_without_a_csp_violation(live_app, live_server, browser, place,
+                                                                   tmp_path):
     context, page, refused = _context(browser)
     seen = {}
     ticket_id = place["ticket_id"]
@@ -211,6 +224,18 @@ def test_an_attendant_works_a_conversation_without_a_csp_violation(live_app, liv
         assert columns != "none"
         first.click()
         page.keyboard.press("Escape")
+
+        # A picture chosen to send shows its preview from a blob: URL before it goes.
+        picture = tmp_path / "foto.png"
+        picture.write_bytes(_png())
+        with page.expect_file_chooser() as chooser:
+            page.get_by_role("button", name="Anexar arquivo").click()
+        chooser.value.set_files(str(picture))
+        thumb = page.locator("img.file-thumb")
+        expect(thumb).to_have_count(1)
+        page.wait_for_function("() => document.querySelector('img.file-thumb').naturalWidth === 4")
+        page.get_by_role("button", name="Remover arquivo — foto.png").click()
+        expect(thumb).to_have_count(0)
 
         composer.fill("")
         composer.type("/ol")

@@ -119,7 +119,7 @@ def test_moves_made_in_another_browser_change_the_conversation_in_place(live_app
 
         watcher.click("#tab-open")  # the attendant's own click: a page of its own
         expect(watcher.locator(f'#ticket-list [data-ticket-id="{ticket_id}"]')).to_contain_text("Bruno Costa")
-        watcher.wait_for_function("window.AtendimentoLive && window.AtendimentoLive.connected")
+        watcher.wait_for_function("() => window.AtendimentoLive && window.AtendimentoLive.connected")
         watcher.evaluate("window.__sameDocument = true")
         requests.clear()
 
@@ -252,7 +252,7 @@ def test_a_conversation_with_pictures_opens_at_its_newest_message(live_app, live
         db.session.remove()
     context, page, _ = _open(browser, live_server, "ana@example.com", f"/tickets/{ticket_id}")
     try:
-        page.wait_for_function("Array.from(document.querySelectorAll('#messages img')).every(i => i.complete)")
+        page.wait_for_function("() => Array.from(document.querySelectorAll('#messages img')).every(i => i.complete)")
         gap = "(() => { const m = document.getElementById('messages'); return m.scrollHeight - m.scrollTop - m.clientHeight; })()"
         assert page.evaluate(gap) < 48
         expect(page.locator("#messages .msg-in").last).to_be_in_viewport()
@@ -261,7 +261,7 @@ def test_a_conversation_with_pictures_opens_at_its_newest_message(live_app, live
             _picture(db.session.get(Connection, connection_id), "5511911110000", "mais uma")
             db.session.remove()
         expect(page.locator("#messages .msg-in").last).to_contain_text("mais uma")
-        page.wait_for_function("Array.from(document.querySelectorAll('#messages img')).every(i => i.complete)")
+        page.wait_for_function("() => Array.from(document.querySelectorAll('#messages img')).every(i => i.complete)")
         assert page.evaluate(gap) < 48
         expect(page.locator("#messages .msg-in").last).to_be_in_viewport()
     finally:
