@@ -98,5 +98,6 @@ def test_the_composer_gets_each_reply_filled_for_this_ticket(factory, client, au
     auth.login(ana)
     items = client.get(f"/tickets/{ticket.id}/quick-replies?q=pre").json["items"]
     assert items == [{"id": items[0]["id"], "shortcut": "/preco", "text": "O preço é R$ 10, {{nome}}.",
-                      "filled": "O preço é R$ 10, Maria Silva.", "global": False}]
+                      "filled": "O preço é R$ 10, Maria Silva.", "global": False,
+                      "media_url": None, "media_name": None, "media_mime": None}]
     assert client.get("/tickets/999999/quick-replies").status_code == 404

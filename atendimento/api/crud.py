@@ -37,11 +37,19 @@ class Resource:
     created_json: Callable | None = None  # the answer to POST, when it shows more (generated secrets)
     list_query: type | None = None  # declared query parameters of the list (its filters)
     delete_query: type | None = None  # declared query parameters of DELETE
+    multipart: type | None = None  # create and change may also come as multipart (a file with them)
 
 
 def _query(declared) -> dict:
     """The declared parameters as given; the service refuses bad ones with its own message."""
     return {name: request.args.get(name) for name in declared.model_fields} if declared else {}
+
+
+def _body(resource: Resource) -> dict:
+    """The JSON body, or a multipart form with its ``file`` when the resource takes one."""
+    if resource.multipart is not None and request.mimetype == "multipart/form-data":
+        return {**request.form.to_dict(), **({"file": request.files["file"]} if "file" in request.files else {})}
+    return json_body()
 
 
 def register(resource: Resource) -> Resource:
@@ -55,17 +63,18 @@ def register(resource: Resource) -> Resource:
         rows = r.list(user, **_query(r.list_query))
         return {"items": [r.to_json(row) for row in rows], "next": None}
 
-    @documented(f"Create a {r.name}", r.tag, ok=201, answer=r.shape, body=r.schema)
+    @documented(f"Create a {r.name}", r.tag, ok=201, answer=r.shape, body=r.schema, multipart=r.multipart)
     def create_item(user):
-        return (r.created_json or r.to_json)(r.create(user, json_body())), 201
+        return (r.created_json or r.to_json)(r.create(user, _body(r))), 201
 
     @documented(f"One {r.name}", r.tag, answer=r.shape)
     def get_item(user, **ids):
         return r.to_json(r.get(user, ids[key]))
 
-    @documented(f"Change a {r.name} (only the fields given)", r.tag, answer=r.shape, body=r.schema.partial())
+    @documented(f"Change a {r.name} (only the fields given)", r.tag, answer=r.shape, body=r.schema.partial(),
+                multipart=r.multipart.partial() if r.multipart is not None else None)
     def update_item(user, **ids):
-        return r.to_json(r.update(user, ids[key], json_body()))
+        return r.to_json(r.update(user, ids[key], _body(r)))
 
     @documented(f"Delete a {r.name}", r.tag, ok=204, query=r.delete_query)
     def delete_item(user, **ids):

@@ -185,6 +185,10 @@ class QuickReply(Shape):
     text: str
     global_: bool = Field(alias="global")
     user_id: Id | None
+    media_url: str | None = Field(description="Its file (GET with the bearer token), or null.")
+    media_name: str | None
+    media_mime: str | None
+    media_size: int | None
 
 
 def page_of(shape: type[Shape]) -> type[Shape]:

@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from pydantic import Field
+from typing import Annotated, Any
+
+from pydantic import Field, WithJsonSchema
 from sqlalchemy import select
 
 from ..admin.base import commit_or_conflict
@@ -21,7 +23,9 @@ from ..extensions import db
 from ..ids import parse_id
 from ..models import Message, QuickReply, Ticket, User, utcnow
 from ..schema import Boolean, Schema, Text, invalid
-from ..media import absolute, discard, store
+from ..errors import TooLarge
+from ..media import MediaTooLarge, MediaUnavailable, absolute, discard, max_bytes, read_upload, store
+from ..web import file_size
 from ..tickets import idempotency, outgoing
 from ..tickets.visibility import get_visible_ticket
 
@@ -31,6 +35,14 @@ class QuickReplyCreate(Schema):
     text: Text(4096, required=True)
     global_: Boolean = Field(False, alias="global",
                              description="Global (every attendant) or personal (the caller's).")
+
+
+class QuickReplyFile(QuickReplyCreate):
+    """Multipart: the same fields, and a file sent with the text (a price list, a form)."""
+
+    file: Annotated[Any, WithJsonSchema({"type": "string", "contentMediaType": "application/octet-stream",
+                                         "description": "Sent with the text, as its caption."})] = None
+    remove_file: Boolean = Field(False, description="`true`: the reply goes without its file from now on.")
 
 def list_quick_replies(actor: User, q: str | None = None) -> list[QuickReply]:
     """What ``actor`` uses: the global replies and their own, those whose shortcut or text
@@ -79,18 +91,53 @@ def _shortcut_taken(shortcut: str, owner_id, reply_id=None) -> Conflict | None:
 
 
 def create_quick_reply(actor: User, data) -> QuickReply:
+    data = dict(data)
+    upload = data.pop("file", None)
+    data.pop("remove_file", None)
     values = _read_quick_reply(actor, data, partial=False)
     owner_id = None if values["global"] else actor.id
     if conflict := _shortcut_taken(values["shortcut"], owner_id):
         raise conflict
     reply = QuickReply(shortcut=values["shortcut"], text=values["text"], user_id=owner_id)
     db.session.add(reply)
-    commit_or_conflict(lambda: _shortcut_taken(values["shortcut"], owner_id))
+    _save_with_file(reply, upload, False, lambda: _shortcut_taken(values["shortcut"], owner_id))
     return reply
+
+
+def _save_with_file(reply: QuickReply, upload, remove: bool, conflict) -> None:
+    """Commit ``reply`` with its new file (or without its file); the file it no longer uses
+    is deleted after the commit, the new one if the commit fails."""
+    old = reply.media_path
+    new = None
+    if upload is not None and getattr(upload, "filename", ""):
+        try:
+            new = store(read_upload(upload), declared_mime=upload.mimetype, filename=upload.filename)
+        except MediaTooLarge:
+            db.session.rollback()
+            reason = _("Files of up to %(limit)s are accepted.", limit=file_size(max_bytes()))
+            raise TooLarge(reason, fields={"file": reason}) from None
+        except MediaUnavailable as error:
+            db.session.rollback()
+            reason = _("This file cannot be sent: %(reason)s", reason=str(error))
+            raise InvalidInput(reason, fields={"file": reason}) from None
+        reply.media_path, reply.media_mime = new["path"], new["mime"]
+        reply.media_name, reply.media_size = new["name"], new["size"]
+    elif remove:
+        reply.media_path = reply.media_mime = reply.media_name = reply.media_size = None
+    try:
+        commit_or_conflict(conflict)
+    except Exception:
+        discard(new and new["path"])
+        raise
+    if old and old != reply.media_path:
+        discard(old)
 
 
 def update_quick_reply(actor: User, reply_id, data) -> QuickReply:
     reply = get_quick_reply(actor, reply_id)
+    data = dict(data)
+    upload = data.pop("file", None)
+    remove = str(data.pop("remove_file", "")).strip().lower() in ("true", "1", "on")
     values = _read_quick_reply(actor, data, partial=True)
     owner_id = reply.user_id
     if "global" in values:
@@ -101,18 +148,36 @@ def update_quick_reply(actor: User, reply_id, data) -> QuickReply:
     reply.shortcut, reply.user_id = shortcut, owner_id
     if "text" in values:
         reply.text = values["text"]
-    commit_or_conflict(lambda: Conflict(_("This shortcut is already in use.")))
+    _save_with_file(reply, upload, remove, lambda: Conflict(_("This shortcut is already in use.")))
     return reply
 
 
 def delete_quick_reply(actor: User, reply_id) -> None:
-    db.session.delete(get_quick_reply(actor, reply_id))
+    reply = get_quick_reply(actor, reply_id)
+    path = reply.media_path
+    db.session.delete(reply)
     db.session.commit()
+    discard(path)
+
+
+def quick_reply_file(actor: User, reply_id):
+    """The file of a reply ``actor`` may use (a global one or their own): (path, reply)."""
+    ident = parse_id(reply_id)
+    reply = db.session.get(QuickReply, ident) if ident else None
+    path = absolute(reply.media_path) if reply is not None and reply.media_path else None
+    if reply is None or reply.user_id not in (None, actor.id) or path is None or not path.is_file():
+        raise NotFound(_("Quick reply not found."))
+    return path, reply
 
 
 def quick_reply_json(reply: QuickReply) -> dict:
+    from flask import url_for
+
+    media = ({"media_url": url_for("api.quick_reply_media", reply_id=reply.id, _external=True),
+              "media_name": reply.media_name, "media_mime": reply.media_mime, "media_size": reply.media_size}
+             if reply.media_path else {"media_url": None, "media_name": None, "media_mime": None, "media_size": None})
     return {"id": reply.id, "shortcut": reply.shortcut, "text": reply.text, "global": reply.user_id is None,
-            "user_id": reply.user_id}
+            "user_id": reply.user_id, **media}
 
 
 # -- in a conversation ---------------------------------------------------------

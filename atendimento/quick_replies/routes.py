@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from flask import render_template, request, url_for
+from flask import render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -12,12 +12,14 @@ from ..admin import bp as admin_bp
 from ..admin.base import delete_page, form_page, render_form
 from ..api import shapes
 from ..api.crud import Resource, register
+from ..api import bp as api_bp
+from ..api.openapi import documented
 from ..api.routes import token_required
 from ..schema import Schema, Text
 from ..errors import NotFound
 from ..profile import bp as profile_bp
 from ..tickets import bp as tickets_bp
-from . import (QuickReplyCreate, create_quick_reply, for_ticket, delete_quick_reply, get_quick_reply, list_quick_replies,
+from . import (QuickReplyCreate, QuickReplyFile, create_quick_reply, quick_reply_file, for_ticket, delete_quick_reply, get_quick_reply, list_quick_replies,
                quick_reply_json, update_quick_reply)
 
 class QuickReplyQuery(Schema):
@@ -28,13 +30,38 @@ class QuickReplyQuery(Schema):
 register(Resource(
     "quick reply", "quick-replies", "Quick replies", QuickReplyCreate, shapes.QuickReply, guard=token_required,
     list=list_quick_replies, get=get_quick_reply, create=create_quick_reply, update=update_quick_reply,
-    delete=delete_quick_reply, to_json=quick_reply_json, list_query=QuickReplyQuery))
+    delete=delete_quick_reply, to_json=quick_reply_json, list_query=QuickReplyQuery, multipart=QuickReplyFile))
+
+
+def _send_reply_file(reply_id, actor):
+    path, reply = quick_reply_file(actor, reply_id)
+    response = send_file(path, mimetype=reply.media_mime or "application/octet-stream", as_attachment=True,
+                         download_name=reply.media_name or path.name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@api_bp.get("/quick-replies/<reply_id>/media", endpoint="quick_reply_media")
+@token_required
+@documented("A quick reply's file (the global ones and the caller's own)", "Quick replies", answer=None)
+def api_quick_reply_media(user, reply_id):
+    return _send_reply_file(reply_id, user)
+
+
+@tickets_bp.get("/quick-replies/<int:reply_id>/media", endpoint="quick_reply_media")
+@login_required
+def page_quick_reply_media(reply_id):
+    """For the composer, which puts the file in its tray when the reply is chosen."""
+    return _send_reply_file(reply_id, current_user)
 
 
 def _posted() -> dict:
     form = request.form
-    return {"shortcut": form.get("shortcut", ""), "text": form.get("text", ""),
-            "global": form.get("scope") == "global"}
+    posted = {"shortcut": form.get("shortcut", ""), "text": form.get("text", ""),
+              "global": form.get("scope") == "global", "remove_file": form.get("remove_file", "")}
+    if request.files.get("file") and request.files["file"].filename:
+        posted["file"] = request.files["file"]
+    return posted
 
 
 def _values(reply, default_scope="personal") -> dict:
@@ -141,4 +168,7 @@ def composer_quick_replies(ticket_id):
     """What ``/`` offers in this conversation: each reply with its variables filled."""
     _ticket, replies = for_ticket(current_user, ticket_id, request.args.get("q"))
     return {"items": [{"id": reply.id, "shortcut": reply.shortcut, "text": reply.text, "filled": filled,
-                       "global": reply.user_id is None} for reply, filled in replies]}
+                       "global": reply.user_id is None,
+                       "media_url": url_for("tickets.quick_reply_media", reply_id=reply.id) if reply.media_path else None,
+                       "media_name": reply.media_name, "media_mime": reply.media_mime}
+                      for reply, filled in replies]}

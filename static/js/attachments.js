@@ -126,7 +126,8 @@
         }));
         return;
       }
-      const item = { file: file, key: options.key || newKey(), kind: kind, voice: !!options.voice };
+      const item = { file: file, key: options.key || newKey(), kind: kind, voice: !!options.voice,
+                     captionText: options.caption || "" };
       item.el = renderItem(form, tray, item, limits);
       items(form).push(item);
     });
@@ -188,6 +189,7 @@
     remove.addEventListener("click", function () { removeItem(form, item); });
     el.append(preview, info, remove);
     item.caption = caption; item.progress = progress; item.problem = problem;
+    if (item.captionText) caption.value = item.captionText;
     tray.append(el);
     return el;
   }

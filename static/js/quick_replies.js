@@ -95,6 +95,19 @@
     const item = items[index];
     if (!found || !item) return;
     close();
+    if (item.media_url && window.AtendimentoFiles) {
+      // A reply with a file: the file waits in the tray with the text as its caption, the
+      // way the API sends it (one message); both can still be changed before Enviar.
+      found.textarea.value = "";
+      found.textarea.dispatchEvent(new Event("input", { bubbles: true }));
+      fetch(item.media_url, { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.blob() : Promise.reject(response.status); })
+        .then(function (blob) {
+          const file = new File([blob], item.media_name || "arquivo", { type: item.media_mime || blob.type });
+          window.AtendimentoFiles.add(found.form, [file], { caption: item.filled });
+        }, function () { found.textarea.value = item.filled; });
+      return;
+    }
     found.textarea.value = item.filled;
     found.textarea.dispatchEvent(new Event("input", { bubbles: true }));  // autosize, drafts
     found.textarea.focus();

@@ -49,7 +49,8 @@ def test_quick_replies_global_and_personal(factory, admin_api):
                                                 "global": True})
     assert greeting.status_code == 201, greeting.json
     assert greeting.json == {"id": greeting.json["id"], "shortcut": "/ola", "text": "Olá! Como posso ajudar?",
-                             "global": True, "user_id": None}
+                             "global": True, "user_id": None, "media_url": None, "media_name": None,
+                             "media_mime": None, "media_size": None}
     mine = api.post("/quick-replies", json={"shortcut": "/ola", "text": "Oi, aqui é a chefe."})
     assert mine.status_code == 201, "a personal shortcut may reuse a global one"
     assert mine.json["global"] is False and mine.json["user_id"] == admin.id

@@ -199,3 +199,28 @@ def test_a_send_whose_answer_is_lost_sends_once_when_tried_again(live_app, live_
     page.wait_for_timeout(500)
     assert [body for _k, body, _n, _v in _outgoing(live_app, ticket_id)] == ["Já enviei o boleto", "Obrigada!"]
     context.close()
+
+
+def test_a_quick_reply_with_a_file_puts_it_in_the_tray_with_its_text(live_app, live_server, browser):
+    ((ticket_id, _ids),) = ana_handles(live_app, ("Maria Souza", ["Tem tabela de preços?"]))
+    with live_app.app_context():
+        from atendimento.media import store
+        from atendimento.models import QuickReply
+
+        media = store(b"%PDF-1.4\n" + b"2" * 500 + b"\n%%EOF", declared_mime="application/pdf", filename="precos.pdf")
+        db.session.add(QuickReply(shortcut="/tabela", text="Segue a tabela, {{primeiro_nome}}.",
+                                  media_path=media["path"], media_mime=media["mime"], media_name=media["name"],
+                                  media_size=media["size"]))
+        db.session.commit()
+    context, page = open_inbox(browser, live_server, "ana@example.com", f"/tickets/{ticket_id}")
+    page.locator("#composer").type("/tab")
+    expect(page.get_by_role("option")).to_have_count(1)
+    page.keyboard.press("Enter")
+    tray = page.get_by_role("list", name="Arquivos a enviar")
+    expect(tray.locator(".file-name")).to_have_text(["precos.pdf"])
+    expect(tray.locator(".file-caption")).to_have_value("Segue a tabela, Maria.")
+    expect(page.locator("#composer")).to_have_value("")
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg-out")).to_have_count(1)
+    assert _outgoing(live_app, ticket_id) == [("document", "Segue a tabela, Maria.", "precos.pdf", False)]
+    context.close()
