@@ -110,7 +110,7 @@ def message_view(data: dict) -> SimpleNamespace:
         original_body=data.get("original_body"), edited_at=_when(data.get("edited_at")),
         deleted_at=_when(data.get("deleted_at")),
         media_path=data.get("media_url"), media_name=data.get("media_name"), media_size=data.get("media_size"),
-        media_mime=data.get("media_mime"),
+        media_mime=data.get("media_mime"), voice=bool(data.get("voice")), duration=data.get("duration"),
     )
 
 

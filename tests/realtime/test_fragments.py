@@ -55,6 +55,26 @@ def test_the_pushed_row_and_bubble_are_the_pages_own(app, world, factory, open_s
     assert "Ana Lima" in bubble and 'data-status="queued"' in bubble
 
 
+def test_a_pushed_voice_note_shows_its_icon_and_length_like_the_page(app, world, factory, open_stream):
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+
+    from ..audio_samples import sine_recording
+
+    message = factory.inbound(world["conn"], sender="5511955554445", text="Manda um áudio")
+    service.accept_ticket(world["ana"], message.ticket_id)
+    stream = open_stream(world["ana"])
+    stream.next_frame()
+    recording = FileStorage(BytesIO(sine_recording("webm", "libopus", 2.0)), filename="gravacao.webm")
+    sent = outgoing.send_media(world["ana"], message.ticket_id, recording, voice=True)
+    pushed = [e for e in (stream.next_event() for _ in range(2)) if e["event"] == "message.created"][0]
+    bubble = _page_client(app, world["ana"]).get(
+        f"/tickets/{message.ticket_id}/messages/{sent.id}").get_data(as_text=True)
+    assert _same_markup(pushed["data"]["html"]) == _same_markup(bubble)
+    assert "msg-audio-box is-voice" in bubble and '<span class="msg-duration"' in bubble and ">0:02<" in bubble
+
+
 def test_each_reader_gets_their_own_language(world, factory, open_stream):
     ana, john = open_stream(world["ana"]), open_stream(world["john"])
     for stream in (ana, john):
