@@ -261,11 +261,13 @@ def test_outbound_files_are_uploaded_then_sent_by_id(whatsapp, factory, graph, d
     deliver_due()
     (upload,) = graph.calls("POST", f"/v21.0/{PNID}/media")
     assert upload.form["messaging_product"] == "whatsapp" and upload.files["file"][2] == data
-    (send,) = graph.calls("POST", f"/v21.0/{PNID}/messages")
+    send, *after = graph.calls("POST", f"/v21.0/{PNID}/messages")
     media_id = graph.calls("POST", f"/v21.0/{PNID}/media")[0]
     assert send.json["type"] == kind
     assert send.json[kind]["id"].startswith("55")
     assert ("caption" in send.json[kind]) == (kind != "audio")
+    # Audio takes no caption on WhatsApp: the words follow it as a text (tickets/outgoing.py).
+    assert [a.json["text"]["body"] for a in after] == (["legenda"] if kind == "audio" else [])
     if kind == "document":
         assert send.json[kind]["filename"] == "contrato.pdf"
     assert media_id and db.session.get(Message, queued.id).status == "sent"
