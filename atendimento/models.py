@@ -350,6 +350,11 @@ class Message(db.Model):
     # {"remove_keyboard": true}. The body always holds the plain-text version.
     meta: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     quoted_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    # A customer's correction: the text as first received (kept for attendants) and when
+    # it was edited; a message deleted for everyone stays, marked.
+    original_body: Mapped[str | None] = mapped_column(Text)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     ticket: Mapped[Ticket] = relationship()
@@ -463,8 +468,6 @@ class IdempotencyKey(db.Model):
     key: Mapped[str] = mapped_column(String(255))
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-
-
 
 
 class TicketEvent(db.Model):
