@@ -32,6 +32,7 @@ def register_web(app):
     app.add_template_filter(iso, "iso")
     app.add_template_filter(file_size, "filesize")
     app.add_template_filter(preview_label, "preview")
+    app.add_template_filter(duration, "duration")
     app.jinja_env.globals.update(get_locale=get_locale, has_endpoint=has_endpoint, static_exists=static_exists)
 
     register_errors(app)
@@ -152,6 +153,13 @@ def time_since(value: datetime) -> str:
         return _("now")
     # Babel itself: Flask-Babel's wrapper has no ``format`` argument.
     return format_timedelta(delta, granularity="minute", threshold=1.0, format="short", locale=get_locale())
+
+
+def duration(value: timedelta | None) -> str:
+    """'45 s', '12 min', '3 h': a response time, rounded to its largest unit; '—' when unknown."""
+    if value is None:
+        return "—"
+    return format_timedelta(value, granularity="second", threshold=1.0, format="short", locale=get_locale())
 
 
 def minutes_since(value: datetime) -> int:

@@ -13,7 +13,8 @@ from ..tickets.actions import ACTION_SEGMENT, TICKET_ACTIONS
 from ..tickets.idempotency import was_replayed
 from ..tickets.notes import NoteInput
 from ..tickets.inputs import ContactTags, MessageQuery, SendFile, SendMessage, TicketQuery, Transfer, voice_flag
-from ..tickets.queries import list_tickets, ticket_messages
+from ..tickets.queries import list_tickets, ticket_events, ticket_messages
+from ..tickets.timeline import event_json, response_times
 from ..tickets.visibility import get_visible_contact, get_visible_ticket
 from . import bp, shapes
 from .openapi import documented
@@ -123,6 +124,16 @@ def messages(user, ticket_id):
     # Oldest first; ``next`` pages further back in time.
     return {"items": [message_json(m) for m in items],
             "next": str(items[0].id) if len(items) == limit else None}
+
+
+@bp.get("/tickets/<ticket_id>/events")
+@token_required
+@documented("The ticket's timeline, oldest first, with its waiting and first-response times", "Tickets",
+            answer=shapes.Timeline)
+def events(user, ticket_id):
+    ticket = get_visible_ticket(user, ticket_id)
+    items = ticket_events(ticket)
+    return {"items": [event_json(e) for e in items], "next": None, **response_times(ticket, items).as_json()}
 
 
 @bp.post("/tickets/<ticket_id>/messages")

@@ -179,6 +179,24 @@ class Tag(TagBrief):
     pass
 
 
+class TicketEvent(Shape):
+    id: Id
+    kind: str = Field(description="created, accepted, closed, reopened, transferred, bot_routed, bot_handover, "
+                                  "call_started, call_answered, call_ended, call_missed (more may be added).")
+    actor_id: Id | None
+    data: dict
+    from_status: enum(TICKET_STATUSES) | None = None
+    to_status: enum(TICKET_STATUSES) | None = None
+    created_at: When
+
+
+class Timeline(Shape):
+    items: list[TicketEvent] = Field(description="Oldest first.")
+    next: None = None
+    waiting_seconds: int | None = Field(None, description="From creation until the ticket was first taken.")
+    first_response_seconds: int | None = Field(None, description="From creation until an attendant first answered.")
+
+
 class QuickReply(Shape):
     id: Id
     shortcut: str

@@ -20,6 +20,7 @@ from .actions import ACTION_SEGMENT, TICKET_ACTIONS
 from .inputs import voice_flag
 from .queries import (TABS, contact_history, list_tickets, reply_window_closed, tab_counts, ticket_events,
                       ticket_messages, transfer_attendants)
+from .timeline import response_times
 from .visibility import get_visible_message
 
 
@@ -122,8 +123,9 @@ def _conversation_context(ticket) -> dict:
     """What the centre and the side panel show for the selected ticket."""
     channel = ticket.connection.channel
     can_answer = state.may_answer(ticket, current_user)
+    events = ticket_events(ticket)
     return dict(
-        messages=ticket_messages(ticket), events=ticket_events(ticket),
+        messages=ticket_messages(ticket), events=events, times=response_times(ticket, events),
         history=contact_history(current_user, ticket),
         sectors=db.session.scalars(select(Sector).order_by(Sector.position, Sector.name)).all(),
         transfer_attendants=transfer_attendants(online_user_ids()),  # [(user, online)], sectors loaded
