@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from . import search_schema
 from .extensions import db
 
 FORMAT = 1
@@ -249,6 +250,9 @@ def _drop_tables() -> None:
     with db.engine.begin() as connection:
         metadata.reflect(connection)
         metadata.drop_all(connection)
+        if connection.dialect.name == "postgresql":  # the search function and configuration too
+            for statement in search_schema.PG_ROUTINES_DROP:
+                connection.exec_driver_sql(statement)
 
 
 def _restore_database(archive: tarfile.TarFile, dialect: str, work: Path) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .channels.registry import SPECS
+from . import search_schema
 from .extensions import db
 
 
@@ -485,3 +486,7 @@ class TicketEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor: Mapped[User | None] = relationship()
+
+
+# The search indexes (tsvector/GIN, FTS5, trigram) are built with these tables: search_schema.py.
+search_schema.attach(Message.__table__, Contact.__table__)

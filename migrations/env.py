@@ -96,6 +96,9 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_item", render_item)
     conf_args.setdefault("compare_type", True)
+    # The search indexes live beside the models, not in them (atendimento/search_schema.py).
+    from atendimento.search_schema import include_name, repair_sqlite
+    conf_args.setdefault("include_name", include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
@@ -118,6 +121,9 @@ def run_migrations_online():
 
             with context.begin_transaction():
                 context.run_migrations()
+            if sqlite:  # a batch rebuild of messages or contacts dropped the search triggers
+                repair_sqlite(connection)
+                connection.commit()
         finally:
             if sqlite:
                 raw = connection.connection.dbapi_connection

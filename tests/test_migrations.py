@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from atendimento import create_app
 from atendimento.channels.registry import SPECS
 from atendimento.extensions import db
+from atendimento.search_schema import include_name
 from atendimento.models import Connection
 
 from .conftest import PG_URL, _pg_url
@@ -38,7 +39,7 @@ def test_upgrade_from_empty_matches_the_models(empty_database_url):
     with app.app_context():
         upgrade()
         with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
             diff = compare_metadata(context, db.metadata)
         assert diff == [], f"models and migrations drifted apart: {diff}"
         downgrade(revision="base")
