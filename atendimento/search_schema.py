@@ -2,7 +2,9 @@
 
 - Messages (SPEC §6.1 ``/search``): on PostgreSQL a stored generated ``tsvector`` column
   (Portuguese configuration over ``f_unaccent(body)``, an IMMUTABLE wrapper of ``unaccent``,
-  which is only STABLE and so refused in a generated column) with a GIN index; on SQLite an
+  which is only STABLE and so refused in a generated column; ``<`` and ``>`` read as spaces,
+  or the parser would take ``<script>alert(1)</script>`` for tags and skip its words) with a
+  GIN index; on SQLite an
   external-content FTS5 table (``unicode61 remove_diacritics 2``) kept by triggers.
 - Contacts (name, phone, e-mail): ``pg_trgm`` GIN indexes on PostgreSQL; an FTS5 table with
   the ``trigram`` tokenizer on SQLite (case-insensitive substrings of three characters or more).
@@ -29,7 +31,7 @@ PG_SETUP = (
 )
 PG_MESSAGES = (
     "ALTER TABLE messages ADD COLUMN IF NOT EXISTS search_vector tsvector GENERATED ALWAYS AS "
-    "(to_tsvector('portuguese'::regconfig, f_unaccent(coalesce(body, '')))) STORED",
+    "(to_tsvector('portuguese'::regconfig, f_unaccent(translate(coalesce(body, ''), '<>', '  ')))) STORED",
     "CREATE INDEX IF NOT EXISTS ix_messages_search ON messages USING gin (search_vector)",
 )
 PG_CONTACTS = (

@@ -216,3 +216,9 @@ def page_of(shape: type[Shape]) -> type[Shape]:
 
 
 _PAGES: dict = {}
+
+
+class SearchHit(Shape):
+    ticket: Ticket
+    message: Message
+    snippet: str = Field(description="HTML-escaped text of the message in which only the hits are in <mark>.")

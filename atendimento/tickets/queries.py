@@ -52,11 +52,10 @@ def list_tickets(user: User, *, status=None, sector_id=None, tag_id=None, q=None
             select(contact_tags.c.contact_id).where(contact_tags.c.tag_id == _int(tag_id, "tag"))))
     if mine:
         query = query.where(Ticket.user_id == user.id)
-    if q:
-        pattern = f"%{q.strip().lower()}%"
-        query = query.join(Contact, Ticket.contact_id == Contact.id).where(
-            or_(func.lower(Contact.name).like(pattern), Contact.phone.like(pattern))
-        )
+    if q and q.strip():  # name, phone or e-mail, through the contact search index
+        from .search import matching_contacts  # search builds on these lists' filters
+
+        query = query.where(Ticket.contact_id.in_(matching_contacts(q)))
     if cursor:
         at, ident = decode_cursor(cursor)
         query = query.where(or_(Ticket.last_message_at < at,

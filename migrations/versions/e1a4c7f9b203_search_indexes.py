@@ -27,7 +27,7 @@ PG_UP = (
     "ALTER TEXT SEARCH CONFIGURATION atendimento_pt ALTER MAPPING FOR hword, hword_part, word "
     "WITH unaccent, portuguese_stem; END IF; END $$",
     "ALTER TABLE messages ADD COLUMN IF NOT EXISTS search_vector tsvector GENERATED ALWAYS AS "
-    "(to_tsvector('portuguese'::regconfig, f_unaccent(coalesce(body, '')))) STORED",
+    "(to_tsvector('portuguese'::regconfig, f_unaccent(translate(coalesce(body, ''), '<>', '  ')))) STORED",
     "CREATE INDEX IF NOT EXISTS ix_messages_search ON messages USING gin (search_vector)",
     "CREATE INDEX IF NOT EXISTS ix_contacts_name_trgm ON contacts USING gin (lower(f_unaccent(name)) gin_trgm_ops)",
     "CREATE INDEX IF NOT EXISTS ix_contacts_phone_trgm ON contacts USING gin (phone gin_trgm_ops)",

@@ -1,0 +1,205 @@
+"""Full-text search over the messages of visible tickets, and the contact search (SPEC §6.1).
+
+One function for both databases; each answers with its own index (search_schema.py):
+PostgreSQL ``search_vector @@ to_tsquery('portuguese', f_unaccent(…))`` (GIN), SQLite
+``messages_fts MATCH`` (FTS5). Terms are words only (letters and digits), all required, each
+matched as a prefix so that the box finds while one types; newest message first, keyset-paged
+on the message id. Snippets are escaped first, then marked: nothing of a message reaches the
+page as markup.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
+from pydantic import Field, WithJsonSchema
+from sqlalchemy import column, func, literal_column, or_, select, table, text
+from sqlalchemy.orm import joinedload
+
+from ..errors import InvalidInput
+from ..extensions import db
+from ..models import TICKET_STATUSES, Contact, Message, Ticket, contact_tags
+from ..schema import ID_SCHEMA, Schema
+from .visibility import as_id, ticket_visible_clause
+
+WORD = re.compile(r"[^\W_]+")
+MAX_QUERY = 200
+MAX_TERMS = 8
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+SNIPPET_WORDS = 24
+HEADLINE = ('StartSel=<mark>, StopSel=</mark>, MaxWords=24, MinWords=12, ShortWord=1, MaxFragments=2, '
+            'FragmentDelimiter=" … "')
+
+messages_fts = table("messages_fts", column("rowid"))
+contacts_fts = table("contacts_fts", column("rowid"))
+
+
+class SearchQuery(Schema):
+    """``GET /search``: what the API reads (the document is built from it)."""
+
+    q: Annotated[Any, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_QUERY})] = Field(
+        description="Words, all required, each also as a prefix; case and accents aside.")
+    status: Annotated[Any, WithJsonSchema({"enum": list(TICKET_STATUSES)})] = None
+    sector: Annotated[Any, WithJsonSchema(ID_SCHEMA)] = Field(None, description="Sector id.")
+    tag: Annotated[Any, WithJsonSchema(ID_SCHEMA)] = Field(
+        None, description="Tag id (of the contact); repeated: contacts having all of them.")
+    page: Annotated[Any, WithJsonSchema({"type": "string"})] = Field(
+        None, description="The `next` cursor of the previous page.")
+    limit: Annotated[Any, WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})] = None
+
+
+@dataclass
+class Hit:
+    ticket: Ticket
+    message: Message
+    snippet: Markup
+
+
+def search_terms(q) -> list[str]:
+    """The words of a query, lower-cased, at most ``MAX_TERMS``; punctuation is no syntax."""
+    q = (q or "").strip()
+    if len(q) > MAX_QUERY:
+        raise InvalidInput(_("The search is too long."),
+                           fields={"q": _("At most %(n)d characters.", n=MAX_QUERY)})
+    return [w.lower() for w in WORD.findall(q)][:MAX_TERMS]
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _tsquery(terms):
+    # Words only, so the string cannot carry tsquery syntax; ':*' = as a prefix.
+    return func.to_tsquery(literal_column("'portuguese'::regconfig"),
+                           func.f_unaccent(" & ".join(f"{t}:*" for t in terms)))
+
+
+def _fts_match(terms) -> str:
+    return " ".join('"%s"*' % t.replace('"', '""') for t in terms)
+
+
+def search_messages(user, q, *, status=None, sector_id=None, tag_id=None, cursor=None,
+                    limit=DEFAULT_LIMIT) -> tuple[list[Hit], str | None]:
+    """One page of the visible messages (bodies, captions, notes) matching ``q``, newest
+    first, and the cursor of the next page. Two queries whatever the number of hits."""
+    terms = search_terms(q)
+    if not terms:
+        raise InvalidInput(_("Type a word to search for."), fields={"q": _("Required: at least one word.")})
+    limit = min(_int(limit, "limit"), MAX_LIMIT) if limit not in (None, "") else DEFAULT_LIMIT
+    pg = _dialect() == "postgresql"
+    query = (select(Message).join(Ticket, Message.ticket_id == Ticket.id)
+             .where(ticket_visible_clause(user), Message.kind != "system")
+             .options(joinedload(Message.ticket).joinedload(Ticket.contact), joinedload(Message.author)))
+    if pg:
+        query = query.where(literal_column("messages.search_vector").op("@@")(_tsquery(terms)))
+    else:
+        query = query.join(messages_fts, messages_fts.c.rowid == Message.id).where(
+            text("messages_fts MATCH :fts").bindparams(fts=_fts_match(terms)))
+    query = filter_tickets(query, status=status, sector_id=sector_id, tag_id=tag_id)
+    if cursor not in (None, ""):
+        query = query.where(Message.id < _int(cursor, "page"))
+    rows = list(db.session.scalars(query.order_by(Message.id.desc()).limit(limit + 1)).unique())
+    next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
+    rows = rows[:limit]
+    snippets = _headlines(rows, terms) if pg else {m.id: mark(m.body, terms) for m in rows}
+    return [Hit(m.ticket, m, snippets.get(m.id, Markup())) for m in rows], next_cursor
+
+
+def filter_tickets(query, *, status=None, sector_id=None, tag_id=None):
+    """The list filters of SPEC §6 (status, sector, tags: all of them) on a query over Ticket."""
+    if status not in (None, ""):
+        if status not in TICKET_STATUSES:
+            raise InvalidInput("Unknown status.", fields={"status": "pending, open or closed."})
+        query = query.where(Ticket.status == status)
+    if sector_id not in (None, ""):
+        query = query.where(Ticket.sector_id == _int(sector_id, "sector"))
+    tags = tag_id if isinstance(tag_id, (list, tuple)) else [tag_id]
+    for tag in sorted({_int(t, "tag") for t in tags if t not in (None, "")}):
+        query = query.where(Ticket.contact_id.in_(
+            select(contact_tags.c.contact_id).where(contact_tags.c.tag_id == tag)))
+    return query
+
+
+def _int(value, field):
+    try:
+        return as_id(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"Invalid {field}.", fields={field: "Must be a number."}) from None
+
+
+def _escaped(body):
+    """HTML-escape in SQL, ``&`` first, so ``ts_headline`` only ever adds its own ``<mark>``."""
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#39;")):
+        body = func.replace(body, char, entity)
+    return body
+
+
+def _headlines(rows, terms) -> dict[int, Markup]:
+    """PostgreSQL's own marking (its stemming: "pedidos" marks "pedido"), on escaped text;
+    ``atendimento_pt`` reads accents as the index does, while showing the text as written."""
+    if not rows:
+        return {}
+    query = func.to_tsquery(literal_column("'atendimento_pt'::regconfig"), " & ".join(f"{t}:*" for t in terms))
+    found = db.session.execute(
+        select(Message.id, func.ts_headline(literal_column("'atendimento_pt'::regconfig"), _escaped(Message.body),
+                                            query, HEADLINE))
+        .where(Message.id.in_([m.id for m in rows]))
+    ).all()
+    return {ident: Markup(headline) for ident, headline in found}
+
+
+def fold(value: str) -> str:
+    """Lower case without accents, as FTS5's ``remove_diacritics`` compares."""
+    return "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c)).casefold()
+
+
+def mark(body: str, terms, words=SNIPPET_WORDS) -> Markup:
+    """A window of ``body`` around the first hit, escaped piece by piece, with every word
+    that starts with a term (accents and case aside) in ``<mark>``."""
+    body = body or ""
+    folded = [fold(t) for t in terms]
+    found = list(WORD.finditer(body))
+    hits = [i for i, w in enumerate(found) if any(fold(w.group()).startswith(t) for t in folded)]
+    if not found:
+        return escape(body[:200])
+    start = max(0, (hits[0] if hits else 0) - words // 3)
+    end = min(len(found), start + words)
+    out, pos = [Markup("… ") if start else Markup()], found[start].start() if start else 0
+    for i in range(start, end):
+        w = found[i]
+        out.append(escape(body[pos:w.start()]))
+        out.append(Markup("<mark>%s</mark>") % w.group() if i in hits else escape(w.group()))
+        pos = w.end()
+    out.append(escape(body[pos:]) if end == len(found) else Markup(" …"))
+    return Markup("").join(out)
+
+
+# -- contacts ----------------------------------------------------------------------------------
+
+def _like(value: str) -> str:
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def matching_contacts(q):
+    """A ``select(Contact.id)`` of contacts whose name, phone or e-mail contains ``q`` (case
+    and, on PostgreSQL, accents aside), answered by an index: pg_trgm GIN on PostgreSQL, the
+    FTS5 trigram table on SQLite (three characters or more; shorter ones scan, as before)."""
+    q = (q or "").strip()
+    if _dialect() == "postgresql":
+        pattern = func.lower(func.f_unaccent(_like(q)))
+        return select(Contact.id).where(or_(
+            func.lower(func.f_unaccent(Contact.name)).like(pattern, escape="\\"),
+            Contact.phone.like(_like(q), escape="\\"),
+            func.lower(Contact.email).like(func.lower(_like(q)), escape="\\")))
+    if len(q) >= 3:
+        return select(contacts_fts.c.rowid).where(
+            text("contacts_fts MATCH :contact_q").bindparams(contact_q='"%s"' % q.replace('"', '""')))
+    pattern = _like(q.lower())
+    return select(Contact.id).where(or_(func.lower(Contact.name).like(pattern, escape="\\"),
+                                        Contact.phone.like(pattern, escape="\\"),
+                                        func.lower(Contact.email).like(pattern, escape="\\")))
