@@ -18,6 +18,7 @@ from sqlalchemy import String, case, cast, delete, func, literal, select, update
 from werkzeug.security import generate_password_hash
 
 from . import demo_data as data
+from .contacts.tags import add_contact_tag
 from .extensions import db
 from .models import (BotNode, BotOption, Chatbot, Connection, Contact, Message, Sector, Tag, Ticket, TicketEvent,
                      User, utcnow)
@@ -141,7 +142,7 @@ def _play_conversations(demo: _Demo, now: datetime) -> None:
     for name, (_color, contact_keys) in data.TAGS.items():
         for key in contact_keys:
             contact = db.session.get(Contact, player.contact_ids[key])
-            service.set_contact_tags(demo.admin, contact.id, [t.id for t in contact.tags] + [demo.tags[name].id])
+            add_contact_tag(demo.admin, contact.id, tag_id=demo.tags[name].id)
 
 
 def _undo(created: dict, contacts_before: int) -> str:

@@ -280,10 +280,12 @@ def test_unknown_ticket_is_not_found(setup):
 
 
 def test_contact_tags_replace(factory, setup):
+    from atendimento.contacts.tags import set_contact_tags
+
     vip, late = factory.tag("vip"), factory.tag("atraso")
-    ticket = factory.ticket(setup["conn"], sector=setup["sales"])
-    service.set_contact_tags(setup["ana"], ticket.contact_id, [vip.id, late.id])
+    ticket = factory.ticket(setup["conn"], sector=setup["sales"], status="open", assignee=setup["ana"])
+    set_contact_tags(setup["ana"], ticket.contact_id, [vip.id, late.id])
     assert {t.name for t in ticket.contact.tags} == {"vip", "atraso"}
     with pytest.raises(InvalidInput):
-        service.set_contact_tags(setup["ana"], ticket.contact_id, [999])
+        set_contact_tags(setup["ana"], ticket.contact_id, [999])
     assert {t.name for t in ticket.contact.tags} == {"vip", "atraso"}

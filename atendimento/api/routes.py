@@ -5,6 +5,7 @@ from flask import g, request
 from flask_babel import gettext as _
 
 from ..auth import service as auth
+from ..contacts import tags as contact_tag_rules
 from ..auth.limits import forget_account_failures, login_limited
 from ..errors import InvalidInput, Unauthorized
 from ..serializers import contact_json, message_json, ticket_json
@@ -81,7 +82,7 @@ def revoke_token(user, token_id):
 def tickets(user):
     args = request.args
     items, next_cursor = list_tickets(
-        user, status=args.get("status"), sector_id=args.get("sector"), tag_id=args.get("tag"),
+        user, status=args.get("status"), sector_id=args.get("sector"), tag_id=args.getlist("tag"),
         q=args.get("q"), cursor=args.get("page") or args.get("cursor"), limit=_limit(args.get("limit")),
     )
     return {"items": [ticket_json(t) for t in items], "next": next_cursor}
@@ -182,7 +183,7 @@ def contact(user, contact_id):
 @documented("Replace a contact's tags", "Contacts", answer=shapes.Contact, body=ContactTags)
 def contact_tags(user, contact_id):
     body = json_body()
-    service.set_contact_tags(user, contact_id, body.get("tag_ids"))
+    contact_tag_rules.set_contact_tags(user, contact_id, body.get("tag_ids"))
     return contact_json(get_visible_contact(user, contact_id))
 
 

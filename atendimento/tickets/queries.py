@@ -39,7 +39,7 @@ def list_tickets(user: User, *, status=None, sector_id=None, tag_id=None, q=None
                  cursor=None, limit=DEFAULT_LIMIT) -> tuple[list[Ticket], str | None]:
     """One page of visible tickets, newest activity first, and the cursor of the next."""
     query = visible_tickets(user).options(
-        joinedload(Ticket.contact), joinedload(Ticket.sector), joinedload(Ticket.user)
+        joinedload(Ticket.contact).selectinload(Contact.tags), joinedload(Ticket.sector), joinedload(Ticket.user)
     )
     if status:
         if status not in TABS:
@@ -47,9 +47,9 @@ def list_tickets(user: User, *, status=None, sector_id=None, tag_id=None, q=None
         query = query.where(Ticket.status == status)
     if sector_id not in (None, ""):
         query = query.where(Ticket.sector_id == _int(sector_id, "sector"))
-    if tag_id not in (None, ""):
+    for tag in tag_filter(tag_id):  # several tags: contacts having all of them
         query = query.where(Ticket.contact_id.in_(
-            select(contact_tags.c.contact_id).where(contact_tags.c.tag_id == _int(tag_id, "tag"))))
+            select(contact_tags.c.contact_id).where(contact_tags.c.tag_id == tag)))
     if mine:
         query = query.where(Ticket.user_id == user.id)
     if q and q.strip():  # name, phone or e-mail, through the contact search index
@@ -66,6 +66,12 @@ def list_tickets(user: User, *, status=None, sector_id=None, tag_id=None, q=None
     ).unique())
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+def tag_filter(value) -> list[int]:
+    """The ``tag`` filter: one id or a list of them (``?tag=1&tag=2``), blanks ignored."""
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return sorted({_int(v, "tag") for v in values if v not in (None, "")})
 
 
 def tab_counts(user: User) -> dict:

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ..contacts import tags as contact_tags
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Connection, Sector, Tag
@@ -18,7 +19,7 @@ from . import bp, fragments, mentions, notes, outgoing, service, state
 from .idempotency import was_replayed
 from .actions import ACTION_SEGMENT, TICKET_ACTIONS
 from .inputs import voice_flag
-from .queries import (TABS, contact_history, list_tickets, reply_window_closed, tab_counts, ticket_events,
+from .queries import (TABS, contact_history, list_tickets, reply_window_closed, tab_counts, tag_filter, ticket_events,
                       ticket_messages, transfer_attendants)
 from .timeline import response_times
 from .visibility import get_visible_message
@@ -70,10 +71,15 @@ def _list_context(selected, peek=False) -> dict:
         view = "mine" if counts["mine"] else "all"
     q = (request.args.get("q") or "").strip()[:100]
     page = request.args.get("page") or None
+    all_tags = db.session.scalars(select(Tag).order_by(Tag.name)).all()
+    try:
+        tag_ids = tag_filter(request.args.getlist("tag"))
+    except DomainError:  # a mangled link: no tag filter rather than an error page
+        tag_ids = []
 
     def list_page(cursor):
         return list_tickets(current_user, status=tab, mine=(tab == "open" and view == "mine"), q=q or None,
-                            cursor=cursor, limit=current_app.config.get("TICKETS_PAGE_SIZE", 50))
+                            tag_id=tag_ids, cursor=cursor, limit=current_app.config.get("TICKETS_PAGE_SIZE", 50))
 
     try:
         tickets, next_cursor = list_page(page)
@@ -82,7 +88,8 @@ def _list_context(selected, peek=False) -> dict:
         page = None
         tickets, next_cursor = list_page(None)
     return dict(tab=tab, view=view, q=q, page=page, tickets=tickets, next_cursor=next_cursor, counts=counts,
-                selected=selected, peek=peek,
+                selected=selected, peek=peek, all_tags=all_tags, tag_ids=tag_ids,
+                tag_filter_names=[t for t in all_tags if t.id in tag_ids],
                 tab_labels={"pending": _("Waiting"), "open": _("In progress"), "closed": _("Closed")})
 
 
@@ -134,6 +141,7 @@ def _conversation_context(ticket) -> dict:
             select(Connection).where(Connection.enabled.is_(True), Connection.id != ticket.connection_id)
             .order_by(Connection.name)) if c.channel == channel],
         tags=db.session.scalars(select(Tag).order_by(Tag.name)).all(),
+        may_tag=contact_tags.may_edit_contact(current_user, ticket.contact),
         can_answer=can_answer,
         file_rules=outgoing.file_rules(ticket) if can_answer else None,
         window_closed=can_answer and reply_window_closed(ticket),  # only told to whoever may write
@@ -236,11 +244,37 @@ def mentionable(ticket_id):
 def tags(ticket_id):
     try:
         ticket = service.get_visible_ticket(current_user, ticket_id)
-        service.set_contact_tags(current_user, ticket.contact_id, request.form.getlist("tag_ids"))
+        contact_tags.set_contact_tags(current_user, ticket.contact_id, request.form.getlist("tag_ids"))
     except DomainError as error:
         return _refused(error, ticket_id)
     flash(_("Tags saved."), "success")
     return redirect(url_for("tickets.show", ticket_id=ticket_id))
+
+
+@bp.route("/tickets/<int:ticket_id>/tags/add", methods=["POST"])
+@login_required
+def add_tag(ticket_id):
+    """The panel's tag box: a tag picked from the suggestions, or a new name (created)."""
+    try:
+        ticket = service.get_visible_ticket(current_user, ticket_id)
+        tag = contact_tags.add_contact_tag(current_user, ticket.contact_id, tag_id=request.form.get("tag_id"),
+                                           name=request.form.get("name"))
+    except DomainError as error:
+        return _refused(error, ticket_id)
+    flash(_("Tag %(name)s added.", name=tag.name), "success")
+    return redirect(url_for("tickets.show", ticket_id=ticket_id, tab=ticket.status, _anchor="contact-tags"))
+
+
+@bp.route("/tickets/<int:ticket_id>/tags/<int:tag_id>/remove", methods=["POST"])
+@login_required
+def remove_tag(ticket_id, tag_id):
+    try:
+        ticket = service.get_visible_ticket(current_user, ticket_id)
+        contact_tags.remove_contact_tag(current_user, ticket.contact_id, tag_id)
+    except DomainError as error:
+        return _refused(error, ticket_id)
+    flash(_("Tag removed."), "success")
+    return redirect(url_for("tickets.show", ticket_id=ticket_id, tab=ticket.status, _anchor="contact-tags"))
 
 
 @bp.route("/media/<int:message_id>")

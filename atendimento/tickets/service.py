@@ -216,24 +216,6 @@ def open_conversation(actor: User, ticket_id, *, peek: bool = False) -> Ticket:
     return ticket
 
 
-def set_contact_tags(actor: User, contact_id, tag_ids) -> list:
-    """Replace a (visible) contact's tags."""
-    from ..models import Tag
-    from .visibility import get_visible_contact
-
-    contact = get_visible_contact(actor, contact_id)
-    try:
-        ids = {as_id(t) for t in (tag_ids or [])}
-    except (TypeError, ValueError):
-        raise InvalidInput(_("Invalid tag."), fields={"tag_ids": _("Must be a list of tag ids.")}) from None
-    tags = list(db.session.scalars(select(Tag).where(Tag.id.in_(ids)))) if ids else []
-    if len(tags) != len(ids):
-        raise InvalidInput(_("Unknown tag."), fields={"tag_ids": _("Unknown tag.")})
-    contact.tags = tags
-    db.session.commit()
-    return tags
-
-
 def move_sector_tickets(actor: User, from_sector_id: int, to_sector_id: int) -> int:
     """Before a sector is deleted its tickets move to another one, status and assignee
     kept. Closed tickets move silently; active ones get a TicketEvent and an event."""

@@ -133,8 +133,11 @@
     const existing = rowOf(data.id);
     if (!belongs(ul, data)) { if (existing) existing.remove(); return; }
     // A search or an older page: the server chose its rows; only those already shown change.
-    if (!existing && (ul.dataset.q || ul.dataset.page)) return;
+    if (!existing && (ul.dataset.q || ul.dataset.tags || ul.dataset.page)) return;
     const row = toElement(data.html);
+    // An event's row carries no tags (they belong to the contact, not the ticket): keep the shown ones.
+    const shownTags = existing && existing.querySelector(".row-tags");
+    if (shownTags && !row.querySelector(".row-tags")) row.querySelector(".row-main").appendChild(shownTags.cloneNode(true));
     row.querySelector("a.ticket-link").href = existing ? existing.querySelector("a.ticket-link").href : rowHref(ul, data);
     if (data.id === selectedId) {
       row.classList.add("is-selected");
