@@ -163,3 +163,38 @@ def test_contact_search_in_the_list_uses_the_index(world, factory, api, backend)
         plan = " ".join(str(r) for r in db.session.execute(text(
             "EXPLAIN QUERY PLAN SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH '\"arau\"'")))
         assert "VIRTUAL TABLE INDEX" in plan
+
+
+def test_the_search_box_lists_the_messages_and_opens_the_conversation_at_the_hit(world, factory, client, auth,
+                                                                                 app):
+    old = factory.ticket(world["connection"], sector=world["vendas"], status="closed",
+                         text="a <b>garantia</b> do aparelho venceu")
+    factory.ticket(world["connection"], sector=world["suporte"], text="garantia de outro setor")
+    auth.login(world["ana"])
+    page = client.get("/tickets/list?tab=pending&q=garantia").get_data(as_text=True)
+    assert 'id="message-hits"' in page and f'data-ticket-id="{old.id}"' in page
+    assert "&lt;b&gt;<mark>garantia</mark>&lt;/b&gt;" in page and "outro setor" not in page
+    hit = db.session.scalar(db.select(Message).where(Message.ticket_id == old.id).order_by(Message.id))
+    assert f"/tickets/{old.id}?tab=closed&amp;message={hit.id}#message-{hit.id}" in page
+    # An older message than the page's window is loaded when a hit opens the conversation on it.
+    for i in range(3):
+        factory.inbound(world["connection"], sender=old.contact.phone, text=f"depois {i}")  # a new ticket
+    app.config["TICKETS_PAGE_SIZE"] = 50
+    shown = client.get(f"/tickets/{old.id}?tab=closed&message={hit.id}").get_data(as_text=True)
+    assert f'data-message-id="{hit.id}"' in shown
+    only_punctuation = client.get("/tickets/list?tab=pending&q=%21%21").get_data(as_text=True)
+    assert "Type a word to search for." in only_punctuation or "Digite" in only_punctuation
+
+
+def test_conversation_reaching_an_old_hit(world, factory):
+    from atendimento.tickets import queries, search
+
+    ticket = factory.ticket(world["connection"], sector=world["vendas"], status="open", assignee=world["ana"],
+                            text="primeira")
+    first = db.session.scalar(db.select(Message.id).where(Message.ticket_id == ticket.id))
+    for i in range(5):
+        factory.inbound(world["connection"], sender=ticket.contact.phone, text=f"m{i}")
+    assert first not in [m.id for m in queries.ticket_messages(ticket, limit=3)]
+    assert [m.id for m in search.conversation_reaching(ticket, str(first), window=3)][0] == first
+    assert len(search.conversation_reaching(ticket, None, window=3)) == 3
+    assert len(search.conversation_reaching(ticket, "abc", window=3)) == 3

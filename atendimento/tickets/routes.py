@@ -15,7 +15,7 @@ from ..realtime import stream_cursor
 from ..realtime.presence import online_user_ids
 from ..serializers import message_json
 from ..web import user_timezone
-from . import bp, fragments, mentions, notes, outgoing, service, state
+from . import bp, fragments, mentions, notes, outgoing, search, service, state
 from .idempotency import was_replayed
 from .actions import ACTION_SEGMENT, TICKET_ACTIONS
 from .inputs import voice_flag
@@ -88,9 +88,23 @@ def _list_context(selected, peek=False) -> dict:
         page = None
         tickets, next_cursor = list_page(None)
     return dict(tab=tab, view=view, q=q, page=page, tickets=tickets, next_cursor=next_cursor, counts=counts,
+                **(_message_hits(q, tag_ids) if q and not page else {}),
                 selected=selected, peek=peek, all_tags=all_tags, tag_ids=tag_ids,
                 tag_filter_names=[t for t in all_tags if t.id in tag_ids],
                 tab_labels={"pending": _("Waiting"), "open": _("In progress"), "closed": _("Closed")})
+
+
+def _message_hits(q, tag_ids) -> dict:
+    """The search box searches the messages too, in every tab (a word of an old closed
+    ticket from Esperando): the newest hits, under the contacts' rows."""
+    try:
+        hits, more = search.search_messages(current_user, q, tag_id=tag_ids, limit=SEARCH_HITS)
+    except DomainError as error:  # only punctuation typed: say so where the hits would be
+        return {"message_hits": [], "message_hits_more": False, "search_error": error.message}
+    return {"message_hits": hits, "message_hits_more": more is not None, "search_error": None}
+
+
+SEARCH_HITS = 20
 
 
 # -- the pieces live.js fetches: never the whole page for one event ------------------------
@@ -132,7 +146,9 @@ def _conversation_context(ticket) -> dict:
     can_answer = state.may_answer(ticket, current_user)
     events = ticket_events(ticket)
     return dict(
-        messages=ticket_messages(ticket), events=events, times=response_times(ticket, events),
+        # A search hit opens the conversation on its message, however old (?message=<id>).
+        messages=search.conversation_reaching(ticket, request.args.get("message")), events=events,
+        times=response_times(ticket, events),
         history=contact_history(current_user, ticket),
         sectors=db.session.scalars(select(Sector).order_by(Sector.position, Sector.name)).all(),
         transfer_attendants=transfer_attendants(online_user_ids()),  # [(user, online)], sectors loaded

@@ -4,8 +4,8 @@ One function for both databases; each answers with its own index (search_schema.
 PostgreSQL ``search_vector @@ to_tsquery('portuguese', f_unaccent(…))`` (GIN), SQLite
 ``messages_fts MATCH`` (FTS5). Terms are words only (letters and digits), all required, each
 matched as a prefix so that the box finds while one types; newest message first, keyset-paged
-on the message id. Snippets are escaped first, then marked: nothing of a message reaches the
-page as markup.
+on the message id. Snippets are escaped first, then marked (the hits found by FTS5's rules on
+SQLite, by ``ts_headline`` on PostgreSQL): nothing of a message reaches the page as markup.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from ..errors import InvalidInput
 from ..extensions import db
 from ..models import TICKET_STATUSES, Contact, Message, Ticket, contact_tags
 from ..schema import ID_SCHEMA, Schema
-from .visibility import as_id, ticket_visible_clause
+from .visibility import as_id, parse_id, ticket_visible_clause
 
 WORD = re.compile(r"[^\W_]+")
 MAX_QUERY = 200
@@ -32,8 +32,7 @@ MAX_TERMS = 8
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 SNIPPET_WORDS = 24
-HEADLINE = ('StartSel=<mark>, StopSel=</mark>, MaxWords=24, MinWords=12, ShortWord=1, MaxFragments=2, '
-            'FragmentDelimiter=" … "')
+OPEN, CLOSE = "\u27e6", "\u27e7"  # ⟦ ⟧: ts_headline's marks, read back as offsets
 
 messages_fts = table("messages_fts", column("rowid"))
 contacts_fts = table("contacts_fts", column("rowid"))
@@ -118,8 +117,9 @@ def filter_tickets(query, *, status=None, sector_id=None, tag_id=None):
         query = query.where(Ticket.status == status)
     if sector_id not in (None, ""):
         query = query.where(Ticket.sector_id == _int(sector_id, "sector"))
-    tags = tag_id if isinstance(tag_id, (list, tuple)) else [tag_id]
-    for tag in sorted({_int(t, "tag") for t in tags if t not in (None, "")}):
+    from .queries import tag_filter  # the lists' own reading of ?tag= (queries imports this module)
+
+    for tag in tag_filter(tag_id):
         query = query.where(Ticket.contact_id.in_(
             select(contact_tags.c.contact_id).where(contact_tags.c.tag_id == tag)))
     return query
@@ -132,25 +132,34 @@ def _int(value, field):
         raise InvalidInput(f"Invalid {field}.", fields={field: "Must be a number."}) from None
 
 
-def _escaped(body):
-    """HTML-escape in SQL, ``&`` first, so ``ts_headline`` only ever adds its own ``<mark>``."""
-    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#39;")):
-        body = func.replace(body, char, entity)
-    return body
-
-
 def _headlines(rows, terms) -> dict[int, Markup]:
-    """PostgreSQL's own marking (its stemming: "pedidos" marks "pedido"), on escaped text;
-    ``atendimento_pt`` reads accents as the index does, while showing the text as written."""
+    """PostgreSQL says which words are hits, with its own stemming ("pedidos" marks
+    "pedido"): ``ts_headline`` over the whole text with two sentinels as its marks. Angle
+    brackets and the sentinels are read as spaces (one character for one, so offsets hold:
+    its parser would take ``<b>`` for a tag and drop it); ``snippet`` escapes and marks."""
     if not rows:
         return {}
-    query = func.to_tsquery(literal_column("'atendimento_pt'::regconfig"), " & ".join(f"{t}:*" for t in terms))
     found = db.session.execute(
-        select(Message.id, func.ts_headline(literal_column("'atendimento_pt'::regconfig"), _escaped(Message.body),
-                                            query, HEADLINE))
+        select(Message.id, func.ts_headline(
+            literal_column("'atendimento_pt'::regconfig"), func.translate(Message.body, "<>" + OPEN + CLOSE, "    "),
+            _tsquery(terms), f"StartSel={OPEN}, StopSel={CLOSE}, HighlightAll=true"))
         .where(Message.id.in_([m.id for m in rows]))
     ).all()
-    return {ident: Markup(headline) for ident, headline in found}
+    bodies = {m.id: m.body or "" for m in rows}
+    return {ident: snippet(bodies[ident], _sentinel_spans(marked or "")) for ident, marked in found}
+
+
+def _sentinel_spans(marked: str) -> list[tuple[int, int]]:
+    spans, offset, start = [], 0, None
+    for char in marked:
+        if char == OPEN:
+            start = offset
+        elif char == CLOSE and start is not None:
+            spans.append((start, offset))
+            start = None
+        else:
+            offset += 1
+    return spans
 
 
 def fold(value: str) -> str:
@@ -158,25 +167,51 @@ def fold(value: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c)).casefold()
 
 
-def mark(body: str, terms, words=SNIPPET_WORDS) -> Markup:
-    """A window of ``body`` around the first hit, escaped piece by piece, with every word
-    that starts with a term (accents and case aside) in ``<mark>``."""
-    body = body or ""
+def word_spans(body: str, terms) -> list[tuple[int, int]]:
+    """SQLite's hits: the words that start with a term, accents and case aside (FTS5's
+    ``unicode61 remove_diacritics`` and a prefix query compare so)."""
     folded = [fold(t) for t in terms]
-    found = list(WORD.finditer(body))
-    hits = [i for i, w in enumerate(found) if any(fold(w.group()).startswith(t) for t in folded)]
-    if not found:
-        return escape(body[:200])
-    start = max(0, (hits[0] if hits else 0) - words // 3)
-    end = min(len(found), start + words)
-    out, pos = [Markup("… ") if start else Markup()], found[start].start() if start else 0
-    for i in range(start, end):
-        w = found[i]
-        out.append(escape(body[pos:w.start()]))
-        out.append(Markup("<mark>%s</mark>") % w.group() if i in hits else escape(w.group()))
-        pos = w.end()
-    out.append(escape(body[pos:]) if end == len(found) else Markup(" …"))
+    return [w.span() for w in WORD.finditer(body or "") if any(fold(w.group()).startswith(t) for t in folded)]
+
+
+def mark(body: str, terms, words=SNIPPET_WORDS) -> Markup:
+    return snippet(body, word_spans(body, terms), words)
+
+
+def snippet(body: str, spans, words=SNIPPET_WORDS) -> Markup:
+    """A window of about ``words`` words of ``body`` around the first hit: every piece
+    escaped, then only the hits (``spans``: character offsets) wrapped in ``<mark>``."""
+    body = body or ""
+    starts = [w.start() for w in WORD.finditer(body)]
+    first = spans[0][0] if spans else 0
+    before = sum(1 for at in starts if at < first)
+    begin = starts[before - words // 3] if before > words // 3 else 0
+    after = [at for at in starts if at >= begin]
+    end = after[words] if len(after) > words else len(body)
+    out, pos = [Markup("… ") if begin else Markup()], begin
+    for start, stop in spans:
+        if start < begin or stop > end:
+            continue
+        out += [escape(body[pos:start]), Markup("<mark>%s</mark>") % body[start:stop]]
+        pos = stop
+    out.append(escape(body[pos:end].rstrip() if end < len(body) else body[pos:end]))
+    if end < len(body):
+        out.append(Markup(" …"))
     return Markup("").join(out)
+
+
+def conversation_reaching(ticket, message_id, window=200, most=2000) -> list[Message]:
+    """The conversation as the page shows it (its latest messages), reaching back to
+    ``message_id`` when a search hit opens it on an older one (at most ``most`` messages)."""
+    from .queries import ticket_messages
+
+    rows = ticket_messages(ticket, limit=window)
+    ident = parse_id(message_id)
+    if ident is None or not rows or ident >= rows[0].id:
+        return rows
+    since = db.session.scalar(select(func.count()).select_from(Message)
+                              .where(Message.ticket_id == ticket.id, Message.id >= ident))
+    return ticket_messages(ticket, limit=min(since, most)) if since else rows
 
 
 # -- contacts ----------------------------------------------------------------------------------

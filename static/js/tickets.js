@@ -198,6 +198,20 @@
     });
   }
 
+  /* A search hit opens its conversation at #message-<id>: that bubble scrolled into the
+   * middle and highlighted, instead of the newest message at the bottom. */
+  function focusFoundMessage() {
+    const match = /^#message-(\d+)$/.exec(location.hash);
+    if (!match) return false;
+    const bubble = document.querySelector('#messages [data-message-id="' + match[1] + '"]');
+    if (!bubble) return false;
+    bubble.classList.add("is-found");
+    bubble.setAttribute("tabindex", "-1");
+    bubble.scrollIntoView({ block: "center" });
+    bubble.focus({ preventScroll: true });
+    return true;
+  }
+
   /* One click, one request: a double click must not accept or send twice. */
   function guardSubmits() {
     document.addEventListener("submit", function (event) {
@@ -315,7 +329,7 @@
     setupFlashes();
     setupKeyboard();
     guardSubmits();
-    scrollToBottom();
+    if (!focusFoundMessage()) scrollToBottom();
     refreshTimes();
     setInterval(refreshTimes, 30 * 1000);
   });
