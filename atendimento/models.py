@@ -227,6 +227,25 @@ class Tag(db.Model):
     color: Mapped[str] = mapped_column(String(7), default="#7f8c8d")
 
 
+CUSTOM_FIELD_KINDS = ("text", "number", "date", "choice")
+
+
+class CustomField(db.Model):
+    """A contact field that admins define; a contact's value is ``Contact.custom_fields[key]``.
+    The key is made from the first name and never changes, so renaming keeps the values."""
+
+    __tablename__ = "custom_fields"
+    __table_args__ = (CheckConstraint(_in("kind", CUSTOM_FIELD_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    kind: Mapped[str] = mapped_column(String(10), default="text")
+    choices: Mapped[list] = mapped_column(JSON, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Contact(db.Model):
     __tablename__ = "contacts"
 

@@ -20,6 +20,7 @@ def contact_json(contact: Contact) -> dict:
         "avatar_url": contact.avatar_url,
         "custom_fields": contact.custom_fields or {},
         "tags": [{"id": t.id, "name": t.name, "color": t.color} for t in contact.tags],
+        "identities": [{"channel": i.channel, "external_id": i.external_id} for i in contact.identities],
         "created_at": iso(contact.created_at),
     }
 

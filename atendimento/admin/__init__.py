@@ -42,4 +42,4 @@ def counts() -> dict:
             select(func.count()).select_from(QuickReply).where(QuickReply.user_id.is_(None)))}
 
 
-from . import chatbot_routes, connection_routes, sectors, tags, users  # noqa: E402,F401
+from . import chatbot_routes, connection_routes, custom_fields, sectors, tags, users  # noqa: E402,F401

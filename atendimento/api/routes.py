@@ -5,7 +5,7 @@ from flask import g, request
 from flask_babel import gettext as _
 
 from ..auth import service as auth
-from ..contacts import tags as contact_tag_rules
+from ..contacts import data as contact_data, tags as contact_tag_rules
 from ..auth.limits import forget_account_failures, login_limited
 from ..errors import InvalidInput, Unauthorized
 from ..serializers import contact_json, message_json, ticket_json
@@ -176,6 +176,32 @@ def add_note(user, ticket_id):
 @documented("One contact", "Contacts", answer=shapes.Contact)
 def contact(user, contact_id):
     return contact_json(get_visible_contact(user, contact_id))
+
+
+@bp.get("/contacts")
+@token_required
+@documented("Visible contacts whose name, phone or e-mail contains q, newest first", "Contacts",
+            answer=shapes.page_of(shapes.Contact), query=contact_data.ContactQuery)
+def contacts(user):
+    items, next_cursor = contact_data.search_contacts(user, request.args.get("q"), before=request.args.get("page"))
+    return {"items": [contact_json(c) for c in items], "next": next_cursor}
+
+
+@bp.patch("/contacts/<contact_id>")
+@token_required
+@documented("Change a contact's name, e-mail or custom fields (the assignee of one of its tickets or an admin)",
+            "Contacts", answer=shapes.Contact, body=contact_data.ContactPatch)
+def update_contact(user, contact_id):
+    return contact_json(contact_data.update_contact(user, contact_id, json_body()))
+
+
+@bp.get("/contacts/<contact_id>/tickets")
+@token_required
+@documented("The contact's visible tickets, newest first", "Contacts", answer=shapes.page_of(shapes.Ticket),
+            query=contact_data.PageQuery)
+def contact_tickets(user, contact_id):
+    items, next_cursor = contact_data.contact_tickets(user, contact_id, before=request.args.get("page"))
+    return {"items": [ticket_json(t) for t in items], "next": next_cursor}
 
 
 @bp.post("/contacts/<contact_id>/tags")

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..channels.registry import SPECS
-from ..models import (BOT_ACTIONS, CONNECTION_KINDS, DIRECTIONS, FLOWS, MESSAGE_KINDS, MESSAGE_STATUSES, PROFILES,
-                      TICKET_STATUSES)
+from ..models import (BOT_ACTIONS, CONNECTION_KINDS, CUSTOM_FIELD_KINDS, DIRECTIONS, FLOWS, MESSAGE_KINDS,
+                      MESSAGE_STATUSES, PROFILES, TICKET_STATUSES)
 
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 When = Annotated[str | None, Field(json_schema_extra={"format": "date-time"})]
@@ -58,11 +58,17 @@ class TagBrief(Shape):
     color: str
 
 
+class Identity(Shape):
+    channel: str
+    external_id: str
+
+
 class Contact(ContactBrief):
     email: str | None
     avatar_url: str | None
-    custom_fields: dict
+    custom_fields: dict = Field(description="Values by the custom field's key; numbers, dates as YYYY-MM-DD, texts.")
     tags: list[TagBrief]
+    identities: list[Identity] = Field([], description="How each channel names the contact (not editable).")
     created_at: When
 
 
@@ -177,6 +183,15 @@ class Chatbot(Shape):
 
 class Tag(TagBrief):
     pass
+
+
+class CustomField(Shape):
+    id: Id
+    key: str = Field(description="Made from the first name, fixed: the key of the contacts' custom_fields.")
+    name: str
+    kind: enum(CUSTOM_FIELD_KINDS)
+    choices: list[str] = Field(description="The values a choice field takes.")
+    position: int
 
 
 class TicketEvent(Shape):

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..contacts import tags as contact_tags
+from ..contacts import data as contact_data, tags as contact_tags
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Connection, Sector, Tag
@@ -158,6 +158,7 @@ def _conversation_context(ticket) -> dict:
             .order_by(Connection.name)) if c.channel == channel],
         tags=db.session.scalars(select(Tag).order_by(Tag.name)).all(),
         may_tag=contact_tags.may_edit_contact(current_user, ticket.contact),
+        custom_fields=contact_data.defined_fields(),
         can_answer=can_answer,
         file_rules=outgoing.file_rules(ticket) if can_answer else None,
         window_closed=can_answer and reply_window_closed(ticket),  # only told to whoever may write
@@ -265,6 +266,34 @@ def tags(ticket_id):
         return _refused(error, ticket_id)
     flash(_("Tags saved."), "success")
     return redirect(url_for("tickets.show", ticket_id=ticket_id))
+
+
+@bp.route("/tickets/<int:ticket_id>/contact", methods=["POST"])
+@login_required
+def edit_contact(ticket_id):
+    """The panel's contact form: name, e-mail and each custom field as ``field.<key>``."""
+    form = request.form
+    data = {"name": form.get("name"), "email": form.get("email"),
+            "custom_fields": {key.removeprefix("field."): value for key, value in form.items()
+                              if key.startswith("field.")}}
+    try:
+        ticket = service.get_visible_ticket(current_user, ticket_id)
+        contact_data.update_contact(current_user, ticket.contact_id, data)
+    except DomainError as error:
+        if error.status == 422 and error.fields:
+            flash(" ".join(f"{_field_label(key)}: {message}" for key, message in error.fields.items()), "error")
+            return redirect(url_for("tickets.show", ticket_id=ticket_id, _anchor="contact-card")), 303
+        return _refused(error, ticket_id)
+    flash(_("Contact saved."), "success")
+    return redirect(url_for("tickets.show", ticket_id=ticket_id, tab=ticket.status, _anchor="contact-card"))
+
+
+def _field_label(key: str) -> str:
+    """What the attendant calls the field a refusal names (``custom_fields.cpf`` → its name)."""
+    if key.startswith("custom_fields."):
+        wanted = key.removeprefix("custom_fields.")
+        return next((f.name for f in contact_data.defined_fields() if f.key == wanted), wanted)
+    return {"name": _("Name"), "email": _("E-mail")}.get(key, key)
 
 
 @bp.route("/tickets/<int:ticket_id>/tags/add", methods=["POST"])
