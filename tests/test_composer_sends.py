@@ -5,6 +5,7 @@ the channel would refuse (WhatsApp images over 5 MB, Telegram over 50 MB, our
 with the file where the channel takes one and follows it as a text where it does not."""
 from __future__ import annotations
 
+import itertools
 from io import BytesIO
 
 import pytest
@@ -106,8 +107,9 @@ def test_the_page_composer_takes_the_key_too(client, auth, factory):
 
 def _whatsapp(factory, provider):
     provider.on("POST", rf"/v21\.0/{PNID}/media", lambda r, m: (200, {"id": "5501"}))
+    ids = itertools.count(1)
     provider.on("POST", rf"/v21\.0/{PNID}/messages", lambda r, m: (200, {
-        "messaging_product": "whatsapp", "messages": [{"id": f"wamid.OUT{len(provider.calls('POST', '.*messages'))}"}]}))
+        "messaging_product": "whatsapp", "messages": [{"id": f"wamid.OUT{next(ids)}"}]}))
     connection = factory.connection(kind="whatsapp_cloud", settings={
         "phone_number_id": PNID, "access_token": "token", "verify_token": "v", "base_url": provider.url + "/v21.0"})
     return factory.ticket(connection, status="open", sender=CUSTOMER)
@@ -186,3 +188,23 @@ def test_a_caption_travels_with_an_image(api, factory, provider):
     assert send.json["image"]["caption"] == "A foto"
     assert db.session.scalar(select(func.count()).select_from(Message).where(Message.ticket_id == ticket.id,
                                                                              Message.direction == "out")) == 1
+
+
+def test_a_type_whatsapp_cloud_refuses_is_refused_with_what_it_takes(app, api, factory, provider):
+    ticket = _whatsapp(factory, provider)
+    gif = b"GIF89a" + b"\0" * 64
+    answer = api(ticket.user).post(f"/tickets/{ticket.id}/messages", data={"file": (BytesIO(gif), "anim.gif")},
+                                   content_type="multipart/form-data")
+    assert answer.status_code == 422, answer.json
+    assert answer.json["error"]["fields"]["file"] == (
+        "WhatsApp Cloud API não aceita imagens deste tipo (image/gif); aceita JPG, PNG.")
+    assert message_count() == 0 or not _out_messages(ticket.id)
+    from pathlib import Path
+
+    assert not [p for p in Path(app.config["MEDIA_DIR"]).rglob("*") if p.is_file()]
+    # The same picture through a gateway (Evolution), which sends any file, is fine.
+    evolution = factory.connection(kind="evolution", settings={"base_url": provider.url, "instance": "i",
+                                                               "apikey": "k"})
+    other = factory.ticket(evolution, status="open", sender="5511900002222")
+    assert api(other.user).post(f"/tickets/{other.id}/messages", data={"file": (BytesIO(gif), "anim.gif")},
+                                content_type="multipart/form-data").status_code == 201

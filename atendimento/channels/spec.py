@@ -33,6 +33,8 @@ class MediaRules:
 
     max_mb: dict = field(default_factory=dict)
     caption_kinds: tuple[str, ...] = MEDIA_KINDS
+    # The MIME types the provider takes per kind; a kind not named takes any.
+    types: dict = field(default_factory=dict)
 
     def max_bytes(self, kind: str) -> int | None:
         """The provider's limit for ``kind`` (stickers count as images), or None."""
@@ -43,10 +45,26 @@ class MediaRules:
     def takes_caption(self, kind: str) -> bool:
         return ("image" if kind == "sticker" else kind) in self.caption_kinds
 
+    def accepted_types(self, kind: str) -> tuple[str, ...]:
+        """The types of ``kind`` the provider takes; empty: any."""
+        return tuple(self.types.get("image" if kind == "sticker" else kind, ()))
+
 
 # WhatsApp's own limits, the same through Meta's API or a gateway (Evolution).
 WHATSAPP_MEDIA = MediaRules(max_mb={"image": 5, "audio": 16, "video": 16, "document": 100},
                             caption_kinds=("image", "video", "document"))
+# Meta's Cloud API also takes only these types ("Supported media types" of its reference);
+# a gateway such as Evolution sends any file as a document, as the WhatsApp app does.
+WHATSAPP_CLOUD_MEDIA = MediaRules(
+    max_mb=WHATSAPP_MEDIA.max_mb, caption_kinds=WHATSAPP_MEDIA.caption_kinds,
+    types={"image": ("image/jpeg", "image/png"),
+           "audio": ("audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"),
+           "video": ("video/mp4", "video/3gpp"),
+           "document": ("text/plain", "application/pdf", "application/msword", "application/vnd.ms-excel",
+                        "application/vnd.ms-powerpoint",
+                        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        "application/vnd.openxmlformats-officedocument.presentationml.presentation")})
 
 
 @dataclass(frozen=True)

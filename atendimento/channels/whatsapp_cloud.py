@@ -28,7 +28,7 @@ from . import whatsapp_payload as payload_model
 from .base import (ChannelAdapter, Correction, DeliveryError, Fetched, Inbound, Incoming, MediaRef, Outbound,
                    StatusUpdate, WebhookRejected, check_hmac_signature, check_shared_secret)
 from .parsing import Unreadable, as_text, contact_body, location_body, parse_timestamp, read_item, unsupported
-from .spec import WHATSAPP_MEDIA, ChannelSpec, Setting
+from .spec import WHATSAPP_CLOUD_MEDIA, ChannelSpec, Setting
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
 MEDIA_TYPES = {"image": "image", "audio": "audio", "video": "video", "document": "document", "sticker": "sticker"}
@@ -69,7 +69,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
                                "free-form messages until they write again (only approved templates go "
                                "through, which Atendimento cannot send yet)."),
         reconciles_by_webhook=True,
-        media=WHATSAPP_MEDIA,
+        media=WHATSAPP_CLOUD_MEDIA,
     )
     default_base_url = DEFAULT_BASE_URL
 

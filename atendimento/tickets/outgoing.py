@@ -18,7 +18,7 @@ from ..audio import OGG_MIME, VOICE_NAME, to_voice_note
 from ..errors import InvalidInput, InvalidTransition, TooLarge
 from ..extensions import db
 from ..ids import parse_id
-from ..media import MediaTooLarge, MediaUnavailable, discard, max_bytes, read_upload, save_upload, store
+from ..media import EXTENSIONS, MediaTooLarge, MediaUnavailable, discard, max_bytes, read_upload, save_upload, store
 from ..models import Message, Ticket, User, utcnow
 from ..serializers import ticket_json
 from . import idempotency, state
@@ -112,6 +112,7 @@ def file_rules(ticket: Ticket) -> dict:
     media, ours = ticket.connection.spec.media, max_bytes()
     limits = {kind: min(media.max_bytes(kind) or ours, ours) for kind in ("image", "audio", "video", "document")}
     return {**limits, "captions": [k for k in limits if media.takes_caption(k)],
+            "types": {k: list(media.accepted_types(k)) for k in limits if media.accepted_types(k)},
             "channel": str(ticket.connection.spec.label)}
 
 
@@ -120,6 +121,14 @@ def _check_channel_takes(spec, kind: str, media: dict) -> None:
     file is queued: a file it would refuse is refused here, with the limit named."""
     from ..web import file_size  # the page's way of writing sizes
 
+    accepted = spec.media.accepted_types(kind)
+    if accepted and media["mime"] not in accepted:
+        discard(media["path"])
+        names = ", ".join(sorted({EXTENSIONS.get(t, t).lstrip(".").upper() for t in accepted}))
+        reason = _("%(channel)s does not take %(kind)s of this type (%(type)s); it takes %(accepted)s.",
+                   channel=spec.label, kind=KIND_WORDS.get(kind, KIND_WORDS["document"])(), type=media["mime"],
+                   accepted=names)
+        raise InvalidInput(_("This file cannot be sent: %(reason)s", reason=reason), fields={"file": reason})
     limit = spec.media.max_bytes(kind)
     if limit is None or media["size"] <= limit:
         return

@@ -24,6 +24,18 @@
     return ["image", "audio", "video"].indexOf(family) >= 0 ? family : "document";
   }
 
+  // What browsers call some types the server names otherwise (media.sniff).
+  const ALIASES = { "audio/x-m4a": "audio/mp4", "audio/mp3": "audio/mpeg", "audio/x-aac": "audio/aac",
+                    "video/3gp": "video/3gpp", "image/jpg": "image/jpeg" };
+
+  /* The channel takes this type of file? Unknown types (no file.type) go to the server, which decides. */
+  function typeTaken(limits, kind, file) {
+    const types = (limits.types || {})[kind];
+    if (!types || !types.length || !file.type) return true;
+    const type = ALIASES[file.type] || file.type;
+    return types.indexOf(type) >= 0;
+  }
+
   function newKey() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
@@ -119,6 +131,11 @@
     Array.prototype.forEach.call(files, function (file) {
       const kind = kindOf(file);
       const limit = limits[kind];
+      const kindWord = tray.dataset["kind" + kind[0].toUpperCase() + kind.slice(1)];
+      if (!typeTaken(limits, kind, file)) {
+        refused.push(fill(tray.dataset.wrongType, { name: file.name, channel: limits.channel || "", kind: kindWord }));
+        return;
+      }
       if (limit && file.size > limit) {
         refused.push(fill(tray.dataset.tooLarge, {
           name: file.name, channel: limits.channel || "", kind: tray.dataset["kind" + kind[0].toUpperCase() + kind.slice(1)],

@@ -298,6 +298,10 @@
       if (!mine || !theirs) return;
       if (mine.getAttribute("action") !== theirs.getAttribute("action")) return;
       if (id === "messages" && mine.dataset.ticketId !== theirs.dataset.ticketId) return;
+      // An answering composer and a note-only one (the ticket closed, or passed to someone
+      // else) are not the same form: the new one comes in.
+      if (id === "composer-form" && mine.classList.contains("composer-notes-only") !==
+          theirs.classList.contains("composer-notes-only")) return;
       theirs.replaceWith(mine);
     });
   }

@@ -53,7 +53,8 @@ def test_attendant_peeks_accepts_answers_closes_and_reopens(live_app, live_serve
     page.click("#btn-peek")
     expect(page.locator(".banner-peek")).to_contain_text("Modo espiar")
     expect(page.locator("#messages")).to_contain_text("Meu pedido ainda não chegou")
-    expect(page.locator("#composer")).to_have_count(0)
+    expect(page.locator("#btn-attach")).to_have_count(0)  # no answering: a note composer at most
+    expect(page.locator(".composer-notes-only")).to_be_visible()
     expect(row.locator(".unread-badge")).to_have_text("2")
     assert _state(live_app, maria)[:3] == ("pending", 2, None)
 
@@ -87,7 +88,8 @@ def test_attendant_peeks_accepts_answers_closes_and_reopens(live_app, live_serve
     expect(page.locator("#count-closed")).to_have_text("1")
     expect(page.locator("#count-open")).to_have_text("0")
     expect(row).to_have_attribute("data-status", "closed")
-    expect(page.locator("#composer")).to_have_count(0)
+    expect(page.locator("#btn-attach")).to_have_count(0)  # no answering: a note composer at most
+    expect(page.locator(".composer-notes-only")).to_be_visible()
     assert _state(live_app, maria)[0] == "closed"
 
     # Reabrir: back in Em atendimento, Ana's again.

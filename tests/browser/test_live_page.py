@@ -153,7 +153,9 @@ def test_closing_elsewhere_turns_the_open_conversation_read_only(live_app, live_
         admin.click("#btn-close")
         admin.click("#btn-close-confirm")
         expect(ana_page.locator("#btn-reopen")).to_be_visible()
-        expect(ana_page.locator("#composer")).to_have_count(0)
+        # No answering a closed ticket: only a note for the team (SPEC §6.1: notes in any status).
+        expect(ana_page.locator("#btn-attach")).to_have_count(0)
+        expect(ana_page.locator(".composer-notes-only")).to_be_visible()
         expect(ana_page.locator(".composer-note")).to_be_visible()
         expect(ana_page.locator("#count-closed")).to_have_text("1")
         assert ana_page.evaluate("window.__sameDocument") is True
