@@ -100,9 +100,11 @@ def search_messages(user, q, *, status=None, sector_id=None, tag_id=None, cursor
         query = query.join(messages_fts, messages_fts.c.rowid == Message.id).where(
             text("messages_fts MATCH :fts").bindparams(fts=_fts_match(terms)))
     query = filter_tickets(query, status=status, sector_id=sector_id, tag_id=tag_id)
+    # SQLite: ordered by the FTS table's own rowid, which it walks newest first without a sort.
+    newest = Message.id if pg else messages_fts.c.rowid
     if cursor not in (None, ""):
-        query = query.where(Message.id < _int(cursor, "page"))
-    rows = list(db.session.scalars(query.order_by(Message.id.desc()).limit(limit + 1)).unique())
+        query = query.where(newest < _int(cursor, "page"))
+    rows = list(db.session.scalars(query.order_by(newest.desc()).limit(limit + 1)).unique())
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
     rows = rows[:limit]
     snippets = _headlines(rows, terms) if pg else {m.id: mark(m.body, terms) for m in rows}

@@ -1,0 +1,258 @@
+"""Message and contact search (issue 13, part 4): the indexes against the old LIKE scans.
+
+Builds its own databases — PostgreSQL (bulk SQL) and SQLite (executemany) — with
+``--tickets`` tickets of ``--per-ticket`` messages each (default 100 k × 10 = 1 M messages),
+four sectors, Portuguese text from a vocabulary of a few hundred words, one word
+("cafeteira") in about twenty messages; then times, in this process, through the same
+functions the API calls:
+
+- message search ``search_messages`` (FTS: tsvector/GIN or FTS5) for a common word and a
+  rare one, as an admin and as an attendant of one sector, against the old way, a
+  ``lower(body) LIKE '%word%'`` scan with the same visibility, order and limit;
+- contact search as the list's ``q=`` runs it (``matching_contacts``: pg_trgm or the FTS5
+  trigram table) against the same LIKE filter without an index (PostgreSQL: index scans
+  switched off for it; SQLite cannot index a LIKE '%…%').
+
+Prints p50/p95 per case and the ratio. A figure, not a test: nothing asserts.
+
+    .venv/bin/python bench/search.py [--tickets 100000] [--per-ticket 10] [--rounds 30]
+        [--database postgresql://postgres@127.0.0.1:5432/atd_bench_search] [--sqlite /tmp/atd_bench_search.db]
+        [--only postgresql|sqlite]
+
+The PostgreSQL database is created when missing and its tables dropped and rebuilt.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+WORDS = ("pedido entrega prazo produto troca devolução pagamento boleto cartão pix nota fiscal endereço "
+         "atraso transportadora rastreio código cliente loja compra site aplicativo cadastro senha acesso "
+         "cancelamento reembolso estorno valor desconto cupom promoção frete grátis caixa embalagem "
+         "quebrado defeito garantia assistência técnica manual instruções instalação montagem peça "
+         "tamanho cor modelo estoque disponível reserva retirada agência correio semana amanhã hoje ontem "
+         "manhã tarde noite horário atendimento obrigado bom dia boa tarde por favor ajuda dúvida problema "
+         "resolver urgente ainda não chegou já paguei quando vai chegar preciso saber qual status confirmar "
+         "número protocolo informação contato telefone email whatsapp mensagem resposta retorno ligação "
+         "sistema erro falha tentativa novamente funcionou obrigada perfeito certo combinado aguardo "
+         "aguardando verificar conferir enviar envio recebi recebido faltando item quantidade unidade "
+         "parcela juros vencimento segunda via atualizar alterar trocar mudar endereço bairro cidade estado").split()
+RARE = "cafeteira"
+FIRST = "Ana Bruno Carla Diego Elaine Fábio Gabriela Heitor Isabela João Karina Lucas Mariana Natália Otávio " \
+        "Paula Rafael Sofia Tiago Vitória".split()
+LAST = "Silva Santos Oliveira Souza Lima Pereira Ferreira Almeida Costa Gomes Ribeiro Martins Carvalho " \
+       "Araújo Rocha Barbosa Mendes Conceição Nascimento Moreira".split()
+SECTORS = ("Vendas", "Suporte", "Financeiro", "Logística")
+
+
+def percentiles(samples):
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000
+
+
+def make_app(url):
+    from atendimento import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "REDIS_URL": None, "OUTBOX_WORKER": False})
+
+
+def base_rows(db):
+    """Four sectors, one connection, an admin and an attendant of the first sector (the ORM)."""
+    from tests.factories import Factory
+
+    f = Factory()
+    sectors = [f.sector(name) for name in SECTORS]
+    connection = f.connection("Bench", sectors=sectors)
+    admin = f.admin("Admin", email="admin@bench.local")
+    ana = f.user("Ana", email="ana@bench.local", sectors=[sectors[0]])
+    return [s.id for s in sectors], connection.id, admin, ana
+
+
+def fill_postgresql(db, tickets, per_ticket, sector_ids, connection_id):
+    words = "ARRAY[" + ", ".join("'%s'" % w for w in WORDS) + "]"
+    n = len(WORDS)
+    sql = [
+        f"""INSERT INTO contacts (name, phone, email, custom_fields, created_at)
+        SELECT (ARRAY[{", ".join("'%s'" % w for w in FIRST)}])[1 + i % {len(FIRST)}] || ' ' ||
+               (ARRAY[{", ".join("'%s'" % w for w in LAST)}])[1 + (i / {len(FIRST)}) % {len(LAST)}] || ' ' || i,
+               '55119' || lpad(i::text, 8, '0'), 'cliente' || i || '@exemplo.com.br', '{{}}', now()
+        FROM generate_series(1, {tickets}) i""",
+        f"""INSERT INTO tickets (contact_id, connection_id, sector_id, status, unread, last_message, last_message_at,
+                                created_at, updated_at, bot_turn)
+        SELECT c.id, {connection_id}, (ARRAY{list(sector_ids)})[1 + c.id % 4],
+               (ARRAY['pending', 'open', 'closed'])[1 + c.id % 3], 0, 'Olá', now() - c.id * interval '1 second',
+               now(), now(), 0 FROM contacts c""",
+        f"""INSERT INTO messages (ticket_id, connection_id, direction, kind, body, status, attempts, from_bot, voice,
+                                 created_at)
+        SELECT t.id, {connection_id}, 'in', 'text',
+               CASE WHEN (t.id * {per_ticket} + k) % 50000 = 7 THEN 'minha {RARE} chegou quebrada ' ELSE '' END ||
+               array_to_string(ARRAY(SELECT ({words})[1 + abs(hashint8(t.id * 1000 + k * 37 + g)) % {n}]
+                                     FROM generate_series(1, 12) g), ' '),
+               'received', 0, false, false, now()
+        FROM tickets t, generate_series(1, {per_ticket}) k""",
+        "ANALYZE",
+    ]
+    with db.engine.begin() as conn:
+        raw = conn.connection.dbapi_connection  # no parameters: '%' is the modulo operator
+        for statement in sql:
+            raw.execute(statement)
+
+
+def fill_sqlite(db, tickets, per_ticket, sector_ids, connection_id):
+    import random
+
+    rng = random.Random(13)
+    with db.engine.begin() as conn:
+        raw = conn.connection.dbapi_connection
+        raw.executemany(
+            "INSERT INTO contacts (id, name, phone, email, custom_fields, created_at) VALUES (?, ?, ?, ?, '{}', "
+            "datetime('now'))",
+            ((i, f"{FIRST[i % len(FIRST)]} {LAST[(i // len(FIRST)) % len(LAST)]} {i}", f"55119{i:08d}",
+              f"cliente{i}@exemplo.com.br") for i in range(1, tickets + 1)))
+        raw.executemany(
+            "INSERT INTO tickets (id, contact_id, connection_id, sector_id, status, unread, last_message, "
+            "last_message_at, created_at, updated_at, bot_turn) VALUES (?, ?, ?, ?, ?, 0, 'Olá', datetime('now'), "
+            "datetime('now'), datetime('now'), 0)",
+            ((i, i, connection_id, sector_ids[i % 4], ("pending", "open", "closed")[i % 3])
+             for i in range(1, tickets + 1)))
+
+        def body(t, k):
+            text = " ".join(rng.choice(WORDS) for _ in range(12))
+            return f"minha {RARE} chegou quebrada {text}" if (t * per_ticket + k) % 50000 == 7 else text
+
+        raw.executemany(
+            "INSERT INTO messages (ticket_id, connection_id, direction, kind, body, status, attempts, from_bot, voice, "
+            "created_at) VALUES (?, ?, 'in', 'text', ?, 'received', 0, 0, 0, datetime('now'))",
+            ((t, connection_id, body(t, k)) for t in range(1, tickets + 1) for k in range(1, per_ticket + 1)))
+        raw.execute("ANALYZE")
+
+
+def old_message_scan(user, word, limit=20):
+    """Before the index: the lists' ``LIKE '%…%'`` applied to messages, loading and marking
+    the same rows as ``search_messages`` (the same visibility, order, limit and snippets)."""
+    from sqlalchemy.orm import joinedload
+
+    from atendimento.extensions import db
+    from atendimento.models import Message, Ticket
+    from atendimento.tickets.search import mark
+    from atendimento.tickets.visibility import ticket_visible_clause
+
+    rows = db.session.scalars(
+        sa.select(Message).join(Ticket, Message.ticket_id == Ticket.id)
+        .where(ticket_visible_clause(user), Message.kind != "system", sa.func.lower(Message.body).like(f"%{word}%"))
+        .options(joinedload(Message.ticket).joinedload(Ticket.contact), joinedload(Message.author))
+        .order_by(Message.id.desc()).limit(limit + 1)).unique().all()
+    return [mark(m.body, [word]) for m in rows[:limit]]
+
+
+def old_contact_scan(q, pg):
+    from atendimento.extensions import db
+    from atendimento.models import Contact
+
+    if pg:  # the trigram indexes are there: keep the planner off them for the old way
+        db.session.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
+        db.session.execute(sa.text("SET LOCAL enable_indexscan = off"))
+    pattern = f"%{q.lower()}%"
+    rows = db.session.scalars(sa.select(Contact.id).where(sa.or_(
+        sa.func.lower(Contact.name).like(pattern), Contact.phone.like(pattern),
+        sa.func.lower(Contact.email).like(pattern))).limit(51)).all()
+    db.session.rollback()
+    return rows
+
+
+def indexed_contacts(q):
+    from atendimento.extensions import db
+    from atendimento.tickets.search import matching_contacts
+
+    rows = db.session.scalars(matching_contacts(q).limit(51)).all()
+    db.session.rollback()
+    return rows
+
+
+def time_it(fn, rounds):
+    from atendimento.extensions import db
+
+    fn()  # warm: plans and pages
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+        db.session.rollback()
+    return percentiles(samples)
+
+
+def run(backend, url, args):
+    from atendimento.extensions import db
+    from atendimento.tickets.search import search_messages
+
+    app = make_app(url)
+    with app.app_context():
+        started = time.perf_counter()
+        if backend == "postgresql":
+            db.drop_all()
+        db.create_all()
+        sector_ids, connection_id, admin, ana = base_rows(db)
+        db.session.commit()  # the session's transaction (SQLite: BEGIN IMMEDIATE) must not hold the file
+        fill = fill_postgresql if backend == "postgresql" else fill_sqlite
+        fill(db, args.tickets, args.per_ticket, sector_ids, connection_id)
+        count = db.session.scalar(sa.text("SELECT count(*) FROM messages"))
+        print(f"\n{backend}: {args.tickets} tickets, {count} messages built in {time.perf_counter() - started:.0f} s")
+        print(f"{'case':58} {'p50 ms':>8} {'p95 ms':>8}")
+        pg = backend == "postgresql"
+        for who in (admin, ana):
+            for word in ("entrega", RARE):
+                new = time_it(lambda: search_messages(who, word), args.rounds)
+                old = time_it(lambda: old_message_scan(who, word), args.rounds)
+                label = f"messages '{word}' as {'admin' if who is admin else 'attendant (1 of 4 sectors)'}"
+                print(f"{label + ', full-text index':58} {new[0]:8.1f} {new[1]:8.1f}")
+                print(f"{label + ', LIKE scan':58} {old[0]:8.1f} {old[1]:8.1f}   p95 ×{old[1] / new[1]:.1f}")
+        for q in ("araújo 12", "9876543", "cliente4242@"):
+            new = time_it(lambda: indexed_contacts(q), args.rounds)
+            old = time_it(lambda: old_contact_scan(q, pg), args.rounds)
+            print(f"{f'contacts {q!r}, index':58} {new[0]:8.1f} {new[1]:8.1f}")
+            print(f"{f'contacts {q!r}, LIKE scan':58} {old[0]:8.1f} {old[1]:8.1f}   p95 ×{old[1] / new[1]:.1f}")
+        db.session.remove()
+        db.engine.dispose()
+
+
+def ensure_database(url):
+    from atendimento.config import normalize_database_url
+
+    url = sa.engine.make_url(normalize_database_url(url))
+    server = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}):
+            conn.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
+    server.dispose()
+    return url.render_as_string(hide_password=False)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--per-ticket", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/atd_bench_search")
+    parser.add_argument("--sqlite", default=os.path.join(tempfile.gettempdir(), "atd_bench_search.db"))
+    parser.add_argument("--only", choices=("postgresql", "sqlite"))
+    args = parser.parse_args()
+    if args.only in (None, "postgresql"):
+        run("postgresql", ensure_database(args.database), args)
+    if args.only in (None, "sqlite"):
+        Path(args.sqlite).unlink(missing_ok=True)
+        run("sqlite", f"sqlite:///{args.sqlite}", args)
+
+
+if __name__ == "__main__":
+    main()
