@@ -56,7 +56,7 @@ class TicketQuery(Schema):
     sector: OptionalId = Field(None, description="Sector id.")
     tag: OptionalId = Field(None, description="Tag id (of the contact).")
     q: Annotated[Any, WithJsonSchema({"type": "string", "maxLength": 100})] = Field(
-        None, description="Contact name or phone contains.")
+        None, description="Contact name, phone or e-mail contains (case aside; accents too on PostgreSQL).")
     page: Annotated[Any, WithJsonSchema({"type": "string"})] = Field(
         None, description="The `next` cursor of the previous page.")
     limit: Annotated[Any, WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 200})] = None
