@@ -198,3 +198,22 @@ def test_conversation_reaching_an_old_hit(world, factory):
     assert [m.id for m in search.conversation_reaching(ticket, str(first), window=3)][0] == first
     assert len(search.conversation_reaching(ticket, None, window=3)) == 3
     assert len(search.conversation_reaching(ticket, "abc", window=3)) == 3
+
+
+def test_the_recent_window_and_the_older_hits_page_as_one(world, factory, monkeypatch):
+    """PostgreSQL walks the newest ``RECENT`` messages first and asks the GIN index for older
+    ones (SQLite ignores it): across that boundary the pages stay newest first, complete."""
+    from atendimento.tickets import search
+
+    ticket = factory.ticket(world["connection"], sector=world["vendas"], text="recibo 0")
+    for i in range(1, 8):
+        factory.inbound(world["connection"], sender=ticket.contact.phone, text=f"recibo {i}" if i % 2 else "outra")
+    monkeypatch.setattr(search, "RECENT", 3)
+    expected = sorted(db.session.scalars(db.select(Message.id).where(Message.body.like("recibo%"))), reverse=True)
+    seen, cursor = [], None
+    while True:
+        hits, cursor = search_messages(world["ana"], "recibo", cursor=cursor, limit=2)
+        seen += _ids(hits)
+        if cursor is None:
+            break
+    assert seen == expected and len(expected) == 5
