@@ -39,22 +39,26 @@ class Viewer:
     is_active: bool
     sector_ids: frozenset[int]
     language: str = "pt_BR"  # the pushed HTML's language
+    # The user's sessions as of the stream's start: once they end (logout, a password change
+    # or reset), the stream ends too, and its reconnect meets the login check (SPEC §9).
+    session_epoch: int = 0
 
 
 def viewer_of(user: User) -> Viewer:
     return Viewer(id=user.id, is_admin=user.is_admin, is_active=bool(user.active),
-                  sector_ids=frozenset(s.id for s in user.sectors), language=user.language or "pt_BR")
+                  sector_ids=frozenset(s.id for s in user.sectors), language=user.language or "pt_BR",
+                  session_epoch=user.session_epoch or 0)
 
 
 def load_viewer(user_id: int) -> Viewer | None:
     """One short query (the caller's app context returns the connection); None once inactive or gone."""
-    row = db.session.execute(select(User.profile, User.active, User.language)
+    row = db.session.execute(select(User.profile, User.active, User.language, User.session_epoch)
                              .where(User.id == user_id)).one_or_none()
     if row is None or not row.active:
         return None
     sector_ids = db.session.scalars(select(user_sectors.c.sector_id).where(user_sectors.c.user_id == user_id))
     return Viewer(id=user_id, is_admin=row.profile == "admin", is_active=True, sector_ids=frozenset(sector_ids),
-                  language=row.language or "pt_BR")
+                  language=row.language or "pt_BR", session_epoch=row.session_epoch or 0)
 
 
 @lru_cache(maxsize=4096)
@@ -89,6 +93,7 @@ def track_viewer_changes() -> None:
     if _installed:
         return
     _installed = True
+    event.listen(Session, "before_flush", _collect_ended_sessions)
     event.listen(Session, "after_flush", _collect_changes)
     event.listen(Session, "after_commit", _announce_changes)
     event.listen(Session, "after_soft_rollback", _forget_changes)
@@ -105,6 +110,15 @@ def _collect_changes(session, _flush_context) -> None:
             history = inspect(obj).attrs.users.history
             changed.update(u.id for u in (*history.added, *history.deleted))
     changed.update(obj.id for obj in session.deleted if isinstance(obj, User))
+
+
+def _collect_ended_sessions(session, _flush_context, _instances) -> None:
+    """``auth.service.end_sessions`` sets the epoch to an SQL expression, whose history is
+    gone once flushed: look before the flush."""
+    changed = session.info.setdefault(_CHANGED, set())
+    for obj in session.dirty:
+        if isinstance(obj, User) and inspect(obj).attrs.session_epoch.history.has_changes():
+            changed.add(obj.id)
 
 
 def _announce_changes(session) -> None:

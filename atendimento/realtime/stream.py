@@ -105,7 +105,7 @@ def _reload_viewer(app, sub: Subscription, event: Event):
         return SAME
     with app.app_context():  # a connection for one query, returned when the context ends
         viewer = load_viewer(sub.viewer.id)
-    if viewer is None:
+    if viewer is None or viewer.session_epoch != sub.viewer.session_epoch:  # inactive, or its sessions ended
         return GONE
     if viewer == sub.viewer:
         return SAME

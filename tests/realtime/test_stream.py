@@ -219,3 +219,20 @@ def test_a_deactivated_user_stream_ends(world, open_stream):
     db.session.commit()
     with pytest.raises(StopIteration):
         ana.next_event()
+
+
+def test_a_stream_ends_with_its_session(world, factory, open_stream):
+    """Logging out (or a password change, or an admin's reset) ends the user's open streams
+    too, not only their pages: a stolen cookie's stream gets no more events (SPEC §9)."""
+    from atendimento.auth.service import log_out
+
+    ana, bruno = open_stream(world["ana"]), open_stream(world["bruno"])
+    ana.next_frame()
+    bruno.next_frame()
+    log_out(world["ana"])
+    db.session.commit()
+    with pytest.raises(StopIteration):
+        ana.next_event()
+    # Another user's sessions go on: Bruno, in the same sector, still gets the next move.
+    message = factory.inbound(world["conns"]["sales"], sender="5511900000099", text="ainda aí?")
+    assert ticket_of(bruno.events_until("message.created")[-1]) == message.ticket_id
