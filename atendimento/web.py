@@ -72,12 +72,19 @@ def json_handler():
 
     Flask prefers an app handler registered for a status code to a blueprint's handler
     for ``HTTPException``, so the page handlers hand over explicitly. An /api/ URL that
-    matched no route belongs to no blueprint: the API's handler answers it too."""
-    for name in request.blueprints:
+    matched no route belongs to no blueprint: the API's handler answers it too, and so does
+    the handler of the blueprint whose ``url_prefix`` holds the path (/webhooks/…)."""
+    for name in request.blueprints or _blueprints_by_prefix():
         handler = current_app.error_handler_spec[name][None].get(HTTPException)
         if handler is not None:
             return handler
     return api_http_error if wants_json() else None
+
+
+def _blueprints_by_prefix() -> list[str]:
+    path = request.path.rstrip("/") + "/"
+    return [name for name, blueprint in current_app.blueprints.items()
+            if blueprint.url_prefix and path.startswith(blueprint.url_prefix.rstrip("/") + "/")]
 
 
 # What a JSON client reads instead of werkzeug's generic English description.

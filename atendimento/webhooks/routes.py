@@ -5,7 +5,10 @@ Rejections store nothing: unknown or disabled connection 404, missing credential
 A redelivery answers 200 and stores nothing new, so the provider stops retrying.
 """
 from flask import abort, current_app, request, send_file
-from werkzeug.exceptions import HTTPException
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from ..api.errors import http_error as json_error
 
 from ..channels import webhook_connections
 from ..channels.base import WebhookRejected
@@ -30,8 +33,14 @@ def receive(kind, token, event=None):
     adapter = adapter_for(connection)
     if request.method == "GET":
         return adapter.challenge(request.args), 200, {"Content-Type": "text/plain; charset=utf-8"}
-    request.max_content_length = _body_limit(adapter)
-    raw = request.get_data(cache=False)  # 413 beyond the limit, before anything is read into memory
+    limit = _body_limit(adapter)
+    request.max_content_length = limit
+    try:
+        raw = request.get_data(cache=False)  # 413 beyond the limit, before anything is read into memory
+    except RequestEntityTooLarge as error:
+        error.description = _("The body is larger than this webhook takes (at most %(mb)s MB).",
+                              mb=round(limit / 1024 / 1024, 1))
+        raise
     counts = receive_webhook(connection, request.headers, raw)
     return {"ok": True, **counts}
 
@@ -78,4 +87,6 @@ def rejected(error: WebhookRejected):
 
 @bp.errorhandler(HTTPException)
 def http_error(error: HTTPException):
-    return {"error": {"code": error.name.lower().replace(" ", "_"), "message": error.description}}, error.code
+    """SPEC §6's shape and codes, the API's own; the app's page handlers hand over here for
+    any /webhooks/ URL, matched or not (web.json_handler)."""
+    return json_error(error)
