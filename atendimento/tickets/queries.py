@@ -105,9 +105,11 @@ def ticket_events(ticket: Ticket) -> list[TicketEvent]:
 
 
 def contact_history(user: User, ticket: Ticket, limit=10) -> list[Ticket]:
-    """Other visible tickets of the same contact, for the side panel."""
+    """Other visible tickets of the same contact, for the side panel, with their sector and
+    attendant (one query however many)."""
     return list(db.session.scalars(
         visible_tickets(user).where(Ticket.contact_id == ticket.contact_id, Ticket.id != ticket.id)
+        .options(joinedload(Ticket.sector), joinedload(Ticket.user))
         .order_by(Ticket.id.desc()).limit(limit)
     ))
 

@@ -15,7 +15,7 @@ from ..realtime import stream_cursor
 from ..realtime.presence import online_user_ids
 from ..serializers import message_json
 from ..web import user_timezone
-from . import bp, fragments, mentions, notes, outgoing, search, service, state
+from . import bp, fragments, history_routes, mentions, notes, outgoing, search, service, state
 from .idempotency import was_replayed
 from .actions import ACTION_SEGMENT, TICKET_ACTIONS
 from .inputs import voice_flag
@@ -145,9 +145,10 @@ def _conversation_context(ticket) -> dict:
     channel = ticket.connection.channel
     can_answer = state.may_answer(ticket, current_user)
     events = ticket_events(ticket)
+    # A search hit opens the conversation on its message, however old (?message=<id>).
+    messages = search.conversation_reaching(ticket, request.args.get("message"))
     return dict(
-        # A search hit opens the conversation on its message, however old (?message=<id>).
-        messages=search.conversation_reaching(ticket, request.args.get("message")), events=events,
+        messages=messages, older_url=history_routes.older_url(ticket, messages), events=events,
         times=response_times(ticket, events),
         history=contact_history(current_user, ticket),
         sectors=db.session.scalars(select(Sector).order_by(Sector.position, Sector.name)).all(),
