@@ -31,7 +31,7 @@ MAX_QUERY = 200
 MAX_TERMS = 8
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-RECENT = 50_000  # messages the PostgreSQL search walks before it asks the GIN index (see below)
+RECENT = 10_000  # messages the PostgreSQL search walks before it asks the GIN index (see below)
 SNIPPET_WORDS = 24
 OPEN, CLOSE = "\u27e6", "\u27e7"  # ⟦ ⟧: ts_headline's marks, read back as offsets
 
