@@ -14,7 +14,7 @@ import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .audio import probe_duration
@@ -242,3 +242,12 @@ def message_id_from_link(token: str) -> int | None:
     except BadSignature:
         return None
     return value if isinstance(value, int) else None
+
+
+def with_request_base(meta: dict | None, media: dict | None) -> dict | None:
+    """A file's message keeps the base URL of the request queueing it (an attendant's, or
+    the provider's webhook a bot answers), so the worker, which has no request, can build
+    its link when ``PUBLIC_URL`` is unset. ProxyFix has already applied X-Forwarded-*."""
+    if not media or current_app.config.get("PUBLIC_URL") or not has_request_context():
+        return meta
+    return {**(meta or {}), "public_url": request.host_url}

@@ -138,6 +138,7 @@ def _outbound(message: Message, connection: Connection, adapter) -> Outbound:
     outbound = Outbound(message_id=message.id, to=to, kind=message.kind, text=message.body or "",
                         media_mime=message.media_mime, media_name=message.media_name,
                         voice=bool(message.voice), extra=dict(message.meta or {}))
+    request_base = outbound.extra.pop("public_url", None)
     if outbound.extra.get("signature") and outbound.text:  # the attendant signs: "*Ana:*" on top
         outbound.text = f"*{outbound.extra['signature']}:*\n{outbound.text}"
     quoted = db.session.get(Message, message.quoted_id) if message.quoted_id else None
@@ -149,13 +150,15 @@ def _outbound(message: Message, connection: Connection, adapter) -> Outbound:
             raise DeliveryError(_("The file of this message is missing."), permanent=True)
         outbound.media_path = str(path)
         if adapter.spec.media_by_link:
-            outbound.media_url = public_media_url(message.id)
+            outbound.media_url = public_media_url(message.id, request_base)
     return outbound
 
 
-def public_media_url(message_id: int) -> str:
-    path = url_for("webhooks.media_link", token=link_token(message_id))
-    public = current_app.config.get("PUBLIC_URL")
+def public_media_url(message_id: int, request_base: str | None = None) -> str:
+    """The link a gateway downloads the file from: at ``PUBLIC_URL``, else at the address
+    the request that queued the message came in on (``media.with_request_base``, SPEC §9)."""
+    path = url_for("webhooks.media_link", token=link_token(message_id), _external=False)
+    public = current_app.config.get("PUBLIC_URL") or request_base
     if public:
         return public.rstrip("/") + path
     if current_app.config.get("SERVER_NAME"):

@@ -10,10 +10,12 @@ so retrying an attempt whose answer was lost cannot send twice.
 """
 from __future__ import annotations
 
+import mimetypes
+
 from flask_babel import gettext as _, lazy_gettext as _l
 from pydantic import Field
 
-from ..media import download
+from ..media import download, kind_for
 from . import http
 from .base import (ChannelAdapter, DeliveryError, Fetched, Inbound, Incoming, MediaRef, Outbound,
                    StatusUpdate, WebhookRejected, check_hmac_signature, sign)
@@ -91,6 +93,11 @@ class GenericAdapter(ChannelAdapter):
             return Incoming(inbound)
         if item.media is not None and item.media.url:
             inbound.voice = item.media.voice is True
+            # The declared type decides the kind even when the file cannot be fetched (the
+            # message then waits for its retries as an image, not as a text); once fetched,
+            # the bytes have the last word (media.kind_for).
+            inbound.kind = kind_for(item.media.mime_type.split(";")[0].strip().lower()
+                                    or mimetypes.guess_type(item.media.filename)[0] or "")
             return Incoming(inbound, MediaRef({"url": item.media.url}, item.media.mime_type or None,
                                               item.media.filename or None))
         if not inbound.body:

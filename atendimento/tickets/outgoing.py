@@ -18,7 +18,8 @@ from ..audio import OGG_MIME, VOICE_NAME, to_voice_note
 from ..errors import InvalidInput, InvalidTransition, TooLarge
 from ..extensions import db
 from ..ids import parse_id
-from ..media import EXTENSIONS, MediaTooLarge, MediaUnavailable, discard, max_bytes, read_upload, save_upload, store
+from ..media import (EXTENSIONS, MediaTooLarge, MediaUnavailable, discard, max_bytes, read_upload, save_upload, store,
+                     with_request_base)
 from ..models import Message, Ticket, User, utcnow
 from ..serializers import ticket_json
 from . import idempotency, state
@@ -38,7 +39,8 @@ def compose(ticket: Ticket, *, author: User | None = None, from_bot: bool = Fals
     message = Message(
         ticket_id=ticket.id, connection_id=ticket.connection_id, direction="out",
         author_id=author.id if author is not None else None, from_bot=from_bot, kind=kind, body=body,
-        status="queued", created_at=now, next_attempt_at=now, attempts=0, meta=meta,
+        status="queued", created_at=now, next_attempt_at=now, attempts=0,
+        meta=with_request_base(meta, media),
         media_path=media.get("path"), media_mime=media.get("mime"), media_name=media.get("name"),
         media_size=media.get("size"), duration=media.get("duration"), voice=bool(media.get("voice")),
         quoted_id=quoted_id,
