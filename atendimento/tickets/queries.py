@@ -74,16 +74,27 @@ def tag_filter(value) -> list[int]:
     return sorted({_int(v, "tag") for v in values if v not in (None, "")})
 
 
+CLOSED_COUNT_CAP = 999
+
+
 def tab_counts(user: User) -> dict:
-    """Counts per tab plus the user's own open tickets, in one query."""
+    """Counts per tab plus the user's own open tickets, at a cost that does not grow with the
+    history. Waiting and in progress are counted exactly, reading only active tickets (the
+    status index); Finalizados grows forever, so it is counted up to ``CLOSED_COUNT_CAP``
+    (a bounded range of the same index) and shown as "999+" beyond. bench/scale.py measures it."""
+    visible = ticket_visible_clause(user)
     mine = func.sum(func.cast(and_(Ticket.status == "open", Ticket.user_id == user.id), db.Integer))
     rows = db.session.execute(
-        select(Ticket.status, func.count(), mine).where(ticket_visible_clause(user)).group_by(Ticket.status)
+        select(Ticket.status, func.count(), mine).where(visible, Ticket.status.in_(("pending", "open")))
+        .group_by(Ticket.status)
     ).all()
     counts = {tab: 0 for tab in TABS} | {"mine": 0}
     for status, count, own in rows:
         counts[status] = count
         counts["mine"] += int(own or 0)
+    closed = db.session.scalar(select(func.count()).select_from(
+        select(Ticket.id).where(visible, Ticket.status == "closed").limit(CLOSED_COUNT_CAP + 1).subquery()))
+    counts["closed"] = closed if closed <= CLOSED_COUNT_CAP else f"{CLOSED_COUNT_CAP}+"
     return counts
 
 
