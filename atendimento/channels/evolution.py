@@ -35,13 +35,15 @@ from . import http
 from . import evolution_payload as payload_model
 from .base import (ChannelAdapter, Correction, DeliveryError, Fetched, Inbound, Incoming, MediaRef, Outbound,
                    StatusUpdate, WebhookRejected, check_shared_secret)
-from .parsing import Unreadable, as_text, contact_body, location_body, parse_timestamp, read_item, unsupported
+from .parsing import (Unreadable, as_text, contact_body, location_body, parse_timestamp, poll_body, read_item,
+                      unsupported)
 from .spec import WHATSAPP_MEDIA, ChannelSpec, Setting
 
 MEDIA_TYPES = {"imageMessage": "image", "videoMessage": "video", "audioMessage": "audio",
                "documentMessage": "document", "stickerMessage": "sticker", "ptvMessage": "video"}
 WRAPPERS = ("ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2", "viewOnceMessageV2Extension",
             "documentWithCaptionMessage", "editedMessage")
+POLL_TYPES = ("pollCreationMessage", "pollCreationMessageV2", "pollCreationMessageV3")
 # Not content: signalling Baileys passes along (deletions, key exchange, context).
 IGNORED_TYPES = {"protocolMessage", "senderKeyDistributionMessage", "messageContextInfo", "base64", "mediaUrl"}
 STATUS_MAP = {"SERVER_ACK": "sent", "DELIVERY_ACK": "delivered", "READ": "read", "PLAYED": "read",
@@ -162,6 +164,8 @@ class EvolutionAdapter(ChannelAdapter):
             inbound.kind, inbound.reaction = "system", {"emoji": content.text,
                                                         "target": (content.key.id if content.key else "") or None}
             return Incoming(inbound)
+        elif kind == "pollUpdateMessage":  # a vote, end-to-end encrypted: that it happened is all we can show
+            inbound.kind, inbound.body = "system", "📊 " + _("Voted in a poll (WhatsApp keeps the vote encrypted).")
         else:
             inbound.body = _text_of(kind, message, content)
         if not inbound.body and inbound.kind == "text":
@@ -341,6 +345,8 @@ def _text_of(kind: str, message: dict, content) -> str:
         return content.title or (content.singleSelectReply.selectedRowId if content.singleSelectReply else "")
     if kind in ("buttonsResponseMessage", "templateButtonReplyMessage"):
         return content.selectedDisplayText or content.selectedButtonId or content.selectedId
+    if kind in POLL_TYPES:
+        return poll_body(content.name, [option.optionName for option in content.options])
     return ""
 
 

@@ -80,6 +80,18 @@ class ButtonsResponse(ProviderModel):
     contextInfo: ContextInfo | None = None
 
 
+class PollOption(ProviderModel):
+    optionName: Str = ""
+
+
+class Poll(ProviderModel):
+    """``pollCreationMessage`` (and its V2, V3): the question and the options."""
+
+    name: Str = ""
+    options: list[PollOption] = []
+    contextInfo: ContextInfo | None = None
+
+
 class Reaction(ProviderModel):
     key: Key | None = None
     text: Str = ""
@@ -126,4 +138,5 @@ CONTENT = {
     "liveLocationMessage": Location, "contactMessage": Card, "contactsArrayMessage": Cards,
     "listResponseMessage": ListResponse, "buttonsResponseMessage": ButtonsResponse,
     "templateButtonReplyMessage": ButtonsResponse, "reactionMessage": Reaction, "protocolMessage": Protocol,
+    "pollCreationMessage": Poll, "pollCreationMessageV2": Poll, "pollCreationMessageV3": Poll,
 }

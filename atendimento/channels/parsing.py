@@ -132,6 +132,13 @@ def location_body(latitude, longitude, name: str = "", address: str = "") -> str
     return "\n".join(lines)
 
 
+def poll_body(question: str, options: list[str]) -> str:
+    """A poll the customer sent, readable: its question and options (answering it is not ours)."""
+    options = [as_text(o) for o in options if as_text(o)]
+    line = "📊 " + _("Poll: %(question)s", question=as_text(question) or "?")
+    return line + (" — " + " · ".join(options) if options else "")
+
+
 def contact_body(name: str, phones: list[str]) -> str:
     phones = [p for p in phones if p]
     return "👤 " + " · ".join([as_text(name) or "?", *phones])

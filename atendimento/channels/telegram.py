@@ -27,7 +27,7 @@ from . import http
 from . import telegram_payload as payload_model
 from .base import (ChannelAdapter, Correction, DeliveryError, Fetched, Inbound, Incoming, MediaRef, Outbound,
                    WebhookRejected, check_shared_secret)
-from .parsing import as_text, contact_body, location_body, parse_timestamp, read_item, unsupported
+from .parsing import as_text, contact_body, location_body, parse_timestamp, poll_body, read_item, unsupported
 from .spec import ChannelSpec, MediaRules, Setting
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
@@ -122,9 +122,14 @@ class TelegramAdapter(ChannelAdapter):
             contact = message.contact
             full_name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
             inbound.body = contact_body(full_name, [contact.phone_number])
+        elif message.poll is not None:
+            inbound.body = poll_body(message.poll.question, [option.text for option in message.poll.options])
         else:
             kind = next((key for key in raw if key not in META_FIELDS), "?")
-            inbound.kind, inbound.body = "system", unsupported(kind)
+            if message.caption:  # a file we cannot show (paid media, …): its words still reach the attendant
+                inbound.body = f"{message.caption}\n({unsupported(kind)})"
+            else:
+                inbound.kind, inbound.body = "system", unsupported(kind)
         return Incoming(inbound)
 
     def _method_url(self, method: str) -> str:

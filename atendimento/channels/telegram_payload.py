@@ -56,6 +56,15 @@ class Replied(ProviderModel):
     message_id: Str = ""
 
 
+class PollOption(ProviderModel):
+    text: Str = ""
+
+
+class Poll(ProviderModel):
+    question: Str = ""
+    options: list[PollOption] = []
+
+
 class Message(ProviderModel):
     message_id: Str = ""
     date: Str = ""
@@ -76,6 +85,7 @@ class Message(ProviderModel):
     location: Location | None = None
     venue: Venue | None = None
     contact: SharedContact | None = None
+    poll: Poll | None = None
 
 
 class Update(ProviderModel):

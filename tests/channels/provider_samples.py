@@ -9,6 +9,13 @@
   #1177 (an edit from the phone: ``messages.upsert`` with ``editedMessage`` →
   ``protocolMessage`` ``MESSAGE_EDIT``), #2217 and #1764 (``@lid`` with ``remoteJidAlt`` /
   ``senderPn``), #1120 ("webhook by events": ``…/messages-upsert``), #1340 (the envelope).
+  Polls (``EVO_POLL``, ``EVO_POLL_VOTE``): the ``messages.upsert`` bodies an Evolution 2.3
+  server sends for a poll and a vote, as published in users' webhook notes (a ``@lid``
+  sender, ``messageContextInfo.messageSecret`` beside ``pollCreationMessageV3``
+  ``{name, options: [{optionName}], selectableOptionsCount}``; the vote's
+  ``pollUpdateMessage.vote`` is ``encPayload``/``encIv``, end-to-end encrypted).
+- Telegram polls and paid media: the Bot API's ``Poll`` (``question``, ``options[].text``)
+  and ``PaidMediaInfo`` (``star_count``, ``paid_media``, with the message's ``caption``).
 The ids, names and numbers are made up.
 """
 from __future__ import annotations
@@ -86,3 +93,33 @@ def evo_upsert(message, message_type, *, key_id="3EB0C431C26A1916E07A", jid=f"{E
         "status": "DELIVERY_ACK", "message": message, "messageType": message_type,
         "messageTimestamp": 1717000000, "instanceId": "af6c5b7c-ee27-4f94-9ea8-192393746ddd",
         "source": "android"})
+
+
+# -- Polls and files we cannot show (issue 14, part 12) -----------------------------
+
+EVO_POLL = {
+    "messageContextInfo": {"deviceListMetadata": {"senderKeyHash": "kE3c3WcU9LqFxw==", "senderTimestamp": "1767367900"},
+                           "deviceListMetadataVersion": 2,
+                           "messageSecret": "PRdzIZUGahJ6JTwa2mFOsasy1jjVGzQbaoaR6NAWZBE="},
+    "pollCreationMessageV3": {"name": "Qual horário prefere?",
+                              "options": [{"optionName": "Manhã"}, {"optionName": "Tarde"}, {"optionName": "Noite"}],
+                              "selectableOptionsCount": 0,
+                              "contextInfo": {"expiration": 7776000, "disappearingMode": {"initiator": "CHANGED_IN_CHAT"}}},
+}
+
+EVO_POLL_VOTE = {
+    "messageContextInfo": {"deviceListMetadataVersion": 2},
+    "pollUpdateMessage": {"pollCreationMessageKey": {"remoteJid": EVO_LID, "fromMe": True,
+                                                     "id": "3EB0BC02F6B0A79893B47A"},
+                          "vote": {"encPayload": "mMqBgjeF/JOksgWLasDRH2iU3cOVjTxjcNyHW8/hWNnRCj9neeO7oJ5T",
+                                   "encIv": "JfP8NerkiAgbbM1R"},
+                          "senderTimestampMs": "1767367970421"},
+}
+
+TG_POLL = {"poll": {"id": "5438162737591140353", "question": "Qual horário prefere?",
+                    "options": [{"text": "Manhã", "voter_count": 0}, {"text": "Tarde", "voter_count": 0}],
+                    "total_voter_count": 0, "is_closed": False, "is_anonymous": True, "type": "regular",
+                    "allows_multiple_answers": False}}
+
+TG_PAID_MEDIA = {"paid_media": {"star_count": 50, "paid_media": [{"type": "preview", "width": 1280, "height": 720}]},
+                 "caption": "Segue a foto do defeito"}

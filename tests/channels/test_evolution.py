@@ -152,10 +152,11 @@ def test_video_and_sticker(app, client, evolution, key, data, mime, kind):
 
 
 def test_an_unknown_message_type_is_a_system_line(client, evolution):
-    post_webhook(client, evolution, upsert({"pollCreationMessage": {"name": "Horário?", "options": []}},
-                                           "pollCreationMessage"))
+    # A poll now reads as one (test_readable_kinds.py); WhatsApp's event invitation does not.
+    post_webhook(client, evolution, upsert({"eventMessage": {"name": "Inauguração", "startTime": "1767400000"}},
+                                           "eventMessage"))
     stored = only_message()
-    assert (stored.kind, stored.body) == ("system", gettext("unsupported type: %(type)s", type="pollCreationMessage"))
+    assert (stored.kind, stored.body) == ("system", gettext("unsupported type: %(type)s", type="eventMessage"))
 
 
 def test_a_message_sent_from_the_phone_is_stored_as_outgoing(client, evolution):
