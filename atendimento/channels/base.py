@@ -67,6 +67,7 @@ class MediaRef:
     mime: str | None = None
     filename: str | None = None
     data: bytes | None = None
+    inline: str | memoryview | None = None  # or the webhook's base64 text (or a view of it), decoded as stored
 
 
 @dataclass

@@ -117,7 +117,9 @@ class EvolutionAdapter(ChannelAdapter):
         sender, phone, aliases = address
         from_me = bool(key.fromMe) or echo
         message = record.message
-        inline = message.get("base64")
+        # Taken out of the payload: the media reference holds the only copy of a file's text,
+        # dropped once it is decoded into the media folder.
+        inline = message.pop("base64", None)
         media_url = as_text(message.get("mediaUrl"))
         for _unused in range(3):  # ephemeral / view-once / captioned documents wrap the real message
             wrapper = next((w for w in WRAPPERS if isinstance(message.get(w), dict)), None)
@@ -152,7 +154,8 @@ class EvolutionAdapter(ChannelAdapter):
             ref = {"key": {"id": key.id, "remoteJid": key.remoteJid, "fromMe": bool(key.fromMe)}}
             if media_url:
                 ref["url"] = media_url
-            return Incoming(inbound, MediaRef(ref, content.mimetype or None, content.fileName or None, _decode(inline)),
+            return Incoming(inbound, MediaRef(ref, content.mimetype or None, content.fileName or None,
+                                              inline=inline if isinstance(inline, str) and inline else None),
                             from_me=from_me)
         if kind in ("locationMessage", "liveLocationMessage"):
             inbound.kind = "location"

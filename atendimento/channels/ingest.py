@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, select, update
 
 from ..extensions import db
-from ..media import MediaUnavailable, discard, store
+from ..media import MediaTooLarge, MediaUnavailable, discard, store, store_base64
 from ..models import Connection, Contact, ContactIdentity, Message, Ticket, TicketEvent, utcnow
 from ..serializers import ticket_json
 from ..tickets import identities, state
@@ -27,7 +27,7 @@ from ..tickets.inbound import (active_ticket, correct_message, find_or_create_co
                                receive_inbound)
 from ..tickets.state import preview_of
 from ..tickets.statuses import apply_status, publish_message_updated
-from . import batch, parsing, webhook_connections
+from . import batch, inline, parsing, webhook_connections
 from .base import Correction, Fetched, Incoming, MediaRef, StatusUpdate, WebhookRejected, backoff_delay
 from .parsing import Unreadable, fit_id
 from .registry import adapter_for
@@ -55,6 +55,11 @@ def receive_webhook(connection: WebhookConnection, headers, raw: bytes) -> dict:
 
 def _receive_webhook(connection: WebhookConnection, headers, raw: bytes) -> dict:
     adapter = adapter_for(connection)
+    parts = {}
+    if adapter.spec.inline_media and len(raw) > current_app.config["WEBHOOK_MAX_BYTES"]:
+        # Kinds inlining files check a key, not a signature of the body: the body without its
+        # files is what they read (channels/inline.py).
+        raw, parts = inline.split(raw)
     try:
         adapter.authenticate(headers, raw)
     except WebhookRejected:
@@ -65,18 +70,23 @@ def _receive_webhook(connection: WebhookConnection, headers, raw: bytes) -> dict
         payload = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python recurses
         raise WebhookRejected(400, "malformed JSON") from None
-    return handle(connection, adapter, payload)
+    return handle(connection, adapter, payload, parts)
 
 
-def handle(connection: WebhookConnection, adapter, payload) -> dict:
+def handle(connection: WebhookConnection, adapter, payload, parts: dict | None = None) -> dict:
     """Apply every readable item of one webhook, in order; answer counts for the response.
     Items that cannot be read are logged (by the adapter) and counted; when no item
-    could be read, the answer is 400 (SPEC §8), and nothing was stored."""
+    could be read, the answer is 400 (SPEC §8), and nothing was stored. ``parts``: the
+    inline files ``inline.split`` took out of the body, by placeholder."""
     counts = {"stored": 0, "duplicates": 0, "statuses": 0, "corrections": 0, "unreadable": 0}
     try:
         items = adapter.parse(payload)
     except RecursionError:
         raise WebhookRejected(400, "nested too deep") from None
+    for item in items:
+        media = getattr(item, "media", None)
+        if parts and media is not None and isinstance(media.inline, str):
+            media.inline = parts.get(media.inline, media.inline)
     readable = [fit(item) for item in items if not isinstance(item, Unreadable)]
     unreadable = [item.reason for item in items if isinstance(item, Unreadable)]
     counts["unreadable"] = len(unreadable)
@@ -206,6 +216,10 @@ def _known(connection_id: int, external_id: str | None) -> bool:
 
 
 def _fetch(adapter, media: MediaRef, kind_hint: str) -> dict:
+    if media.inline:  # the channel's own limit for the kind (WhatsApp: documents up to 100 MB)
+        text, media.inline = media.inline, None
+        return store_base64(text, declared_mime=media.mime, filename=media.filename, kind_hint=kind_hint,
+                            limit=adapter.spec.media.max_bytes(kind_hint))
     fetched = Fetched(media.data, media.mime, media.filename) if media.data else adapter.fetch_media(media)
     return store(fetched.data, declared_mime=fetched.mime or media.mime, filename=fetched.filename or media.filename,
                  kind_hint=kind_hint)
@@ -220,6 +234,9 @@ def _attach_media(adapter, item: Incoming) -> tuple[dict | None, MediaUnavailabl
         stored = _fetch(adapter, item.media, item.inbound.kind)
     except MediaUnavailable as problem:
         current_app.logger.warning("media of %s unavailable: %s", item.inbound.external_id, problem)
+        if isinstance(problem, MediaTooLarge):  # the attendant must know a file was sent, and why it is not here
+            line = "📎 " + _("File too large to receive: %(name)s", name=item.media.filename or item.inbound.kind)
+            item.inbound.body = f"{item.inbound.body}\n{line}" if item.inbound.body else line
         return None, problem
     item.inbound.media = stored
     item.inbound.kind = stored["kind"]

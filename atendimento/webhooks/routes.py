@@ -16,7 +16,7 @@ from ..channels.ingest import receive_webhook
 from ..channels.registry import ADAPTERS, adapter_for
 from ..channels.webhook_connections import WebhookConnection
 from ..extensions import db
-from ..media import absolute, message_id_from_link
+from ..media import absolute, max_bytes, message_id_from_link
 from ..models import Message
 from . import bp
 
@@ -33,7 +33,7 @@ def receive(kind, token, event=None):
     adapter = adapter_for(connection)
     if request.method == "GET":
         return adapter.challenge(request.args), 200, {"Content-Type": "text/plain; charset=utf-8"}
-    limit = _body_limit(adapter)
+    limit = body_limit(adapter)
     request.max_content_length = limit
     try:
         raw = request.get_data(cache=False)  # 413 beyond the limit, before anything is read into memory
@@ -58,11 +58,19 @@ def _connection(kind: str, token: str, keep: bool) -> WebhookConnection:
     return connection
 
 
-def _body_limit(adapter) -> int:
-    config = current_app.config
-    if adapter.spec.inline_media:  # whole files in base64: a third bigger than the file
-        return config["MAX_UPLOAD_MB"] * 1024 * 1024 * 4 // 3 + config["WEBHOOK_MAX_BYTES"]
-    return config["WEBHOOK_MAX_BYTES"]
+# Base64 is 4/3 of the file; 1.37 leaves room for the line breaks some encoders add.
+BASE64_GROWTH = 1.37
+
+
+def body_limit(adapter) -> int:
+    """A kind that inlines whole files (Evolution's base64) takes bodies as large as the
+    channel's largest file (WhatsApp: a 100 MB document) in base64, plus the usual
+    allowance; deploy/nginx/atendimento.conf's /webhooks/ client_max_body_size matches it."""
+    allowance = current_app.config["WEBHOOK_MAX_BYTES"]
+    if not adapter.spec.inline_media:
+        return allowance
+    largest = max((adapter.spec.media.max_bytes(kind) or 0) for kind in ("image", "audio", "video", "document"))
+    return int((largest or max_bytes()) * BASE64_GROWTH) + allowance
 
 
 @bp.get("/media/<token>")

@@ -62,9 +62,11 @@ def test_a_wrong_method_is_json_405(client, gateway, method, suffix):
 
 
 @pytest.mark.parametrize("kind", ["generic", "evolution"])
-def test_a_body_over_the_limit_is_json_413_naming_the_limit(app, client, factory, kind):
+def test_a_body_over_the_limit_is_json_413_naming_the_limit(app, client, factory, kind, monkeypatch):
+    from atendimento.webhooks import routes
+
     app.config["WEBHOOK_MAX_BYTES"] = 2048
-    app.config["MAX_UPLOAD_MB"] = 0  # the inline-file kinds' (Evolution's) allowance for a file
+    monkeypatch.setattr(routes, "BASE64_GROWTH", 0.00001)  # Evolution's room for a 100 MB file, shrunk to 1 KB
     connection = factory.connection(kind=kind, settings={"outbound_url": "http://127.0.0.1:9/send",
                                                          "base_url": "http://127.0.0.1:9", "instance": "i",
                                                          "apikey": "k"})
