@@ -9,8 +9,9 @@ Evolution connection, then, in one run and measured alike with tracemalloc:
   of the whole text, ``media.store`` of the bytes (the raw body, the JSON and the decoded
   file at once);
 - new: the real webhook route through the WSGI app, the body read from a file as a server
-  reads it from its socket, the payload's text decoded into the media folder a chunk at a
-  time (``media.store_base64``).
+  reads it from its socket, into one buffer (``webhooks.routes.read_body``), the file's
+  text taken out as a view before the JSON is parsed (``channels.inline``) and decoded
+  into the media folder a chunk at a time (``media.store_base64``).
 
 Both read the same body from a file on disk inside the measured region (as gunicorn reads
 a socket). Prints the peak of Python allocations of each, in MB and as a multiple of the
