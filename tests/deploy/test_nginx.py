@@ -3,7 +3,8 @@ ports and paths changed) in front of a real gunicorn (gevent workers, gunicorn.c
 TRUSTED_PROXIES=1) on PostgreSQL + Redis, the production setup.
 
 Checked through nginx over HTTPS: a stream event arrives right after the webhook that causes it,
-a file of exactly MAX_UPLOAD_MB passes and a larger one gets our 413 JSON, the app sees the
+a file of exactly MAX_UPLOAD_MB passes and a larger one gets our 413 JSON, an Evolution webhook
+with a 20 MB inline file passes /webhooks/ and refusals there are JSON, the app sees the
 client's own address and https, nginx serves /static itself, HTTP redirects to HTTPS, and
 ``doctor`` passes against PUBLIC_URL."""
 from __future__ import annotations
@@ -251,6 +252,36 @@ def test_a_file_of_max_upload_mb_passes_and_a_larger_one_gets_our_413(stack):
 
     far_over = api.post(url, files={"file": ("far.bin", b"\0" * (limit + 4 * 1024 * 1024), "application/octet-stream")})
     assert far_over.status_code == 413 and far_over.json()["error"]["code"] == "too_large", "nginx's own, same shape"
+
+
+def test_a_20_mb_inline_document_and_webhook_refusals_through_nginx(stack):
+    """Evolution's base64 file (a 27 MB body, over the old 24m) passes /webhooks/ (140m, sized
+    by the app's body_limit), and a webhook nginx passes on but the app refuses answers JSON."""
+    import base64
+
+    api, session = _api(stack), _session(stack)
+    created = api.post(stack["public_url"] + "/api/v1/connections", json={
+        "name": "Evolution nginx", "kind": "evolution",
+        "settings": {"base_url": "http://127.0.0.1:9", "instance": "nginx", "apikey": "nginx-apikey"}})
+    assert created.status_code == 201, created.text[:500]
+    data = b"%PDF-1.4\n" + os.urandom(20 * 1024 * 1024)
+    head, tail = json.dumps({"event": "messages.upsert", "instance": "nginx", "apikey": "nginx-apikey", "data": {
+        "key": {"remoteJid": "5511955550000@s.whatsapp.net", "fromMe": False, "id": "NGINX20MB"},
+        "pushName": "Rita", "messageType": "documentMessage", "messageTimestamp": int(time.time()),
+        "message": {"documentMessage": {"mimetype": "application/pdf", "fileName": "contrato.pdf"},
+                    "base64": "@@"}}}).encode().split(b"@@")
+    url = f"{stack['public_url']}/webhooks/evolution/{created.json()['token']}"
+    answer = session.post(url, data=head + base64.b64encode(data) + tail,
+                          headers={"Content-Type": "application/json"}, timeout=120)
+    assert answer.status_code == 200 and answer.json()["stored"] == 1, answer.text[:500]
+    tickets = api.get(stack["public_url"] + "/api/v1/tickets?status=pending").json()["items"]
+    ticket = next(t for t in tickets if t["contact"]["phone"] == "5511955550000")
+    (message,) = api.get(f"{stack['public_url']}/api/v1/tickets/{ticket['id']}/messages").json()["items"]
+    assert (message["kind"], message["media_size"]) == ("document", len(data))
+
+    for path in ("/webhooks/evolution", f"/webhooks/nope/{created.json()['token']}"):
+        refused = session.post(stack["public_url"] + path, json={}, headers={"Accept": "text/html"})
+        assert refused.status_code == 404 and refused.json()["error"]["code"] == "not_found", path
 
 
 def test_the_app_sees_the_clients_address_and_https(stack):
