@@ -11,6 +11,7 @@ so retrying an attempt whose answer was lost cannot send twice.
 from __future__ import annotations
 
 import mimetypes
+from urllib.parse import urlsplit
 
 from flask_babel import gettext as _, lazy_gettext as _l
 from pydantic import Field
@@ -93,11 +94,13 @@ class GenericAdapter(ChannelAdapter):
             return Incoming(inbound)
         if item.media is not None and item.media.url:
             inbound.voice = item.media.voice is True
-            # The declared type decides the kind even when the file cannot be fetched (the
-            # message then waits for its retries as an image, not as a text); once fetched,
-            # the bytes have the last word (media.kind_for).
-            inbound.kind = kind_for(item.media.mime_type.split(";")[0].strip().lower()
-                                    or mimetypes.guess_type(item.media.filename)[0] or "")
+            # The declared type (else the name's or the link's extension) decides the kind even
+            # when the file cannot be fetched (it then waits for its retries as an image, not as
+            # a text); once fetched, the bytes have the last word (media.kind_for).
+            declared = (item.media.mime_type.split(";")[0].strip().lower()
+                        or mimetypes.guess_type(item.media.filename)[0]
+                        or mimetypes.guess_type(urlsplit(item.media.url).path)[0] or "")
+            inbound.kind = kind_for(declared)
             return Incoming(inbound, MediaRef({"url": item.media.url}, item.media.mime_type or None,
                                               item.media.filename or None))
         if not inbound.body:

@@ -40,10 +40,13 @@ def post(client, connection, payload):
     ({"filename": "foto.png"}, "image"),          # no type: the file's name says it
     ({"filename": "contrato.pdf"}, "document"),
     ({}, "document"),                             # nothing said: a file all the same
+    ({"url_path": "/files/nota.ogg"}, "audio"),   # the link's extension says it
 ])
 def test_a_file_that_cannot_be_fetched_keeps_its_declared_kind(app, client, gateway, provider, media, kind):
-    provider.fail("GET", "/files/gone", times=1, status=503)
-    url = provider.url + "/files/gone"
+    media = dict(media)
+    path = media.pop("url_path", "/files/gone")
+    provider.fail("GET", path, times=1, status=503)
+    url = provider.url + path
     assert post(client, gateway, {"id": "m1", "from": "ana", "text": "veja", "media": {"url": url, **media}}
                 ).status_code == 200
     message = only_message()
