@@ -59,6 +59,8 @@ TICKET_STATUSES = ("pending", "open", "closed")
 DIRECTIONS = ("in", "out")
 MESSAGE_KINDS = ("text", "image", "audio", "video", "document", "sticker", "location", "system", "note")
 MESSAGE_STATUSES = ("queued", "sent", "delivered", "read", "failed", "received")
+CALL_CHANNELS = ("sip", "whatsapp")
+CALL_OUTCOMES = ("answered", "missed", "rejected", "failed")
 
 
 def _in(column: str, values) -> str:
@@ -505,6 +507,47 @@ class TicketEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor: Mapped[User | None] = relationship()
+
+
+class Call(db.Model):
+    """A voice call (SPEC §2): a softphone call over SIP or a WhatsApp Cloud API call, tied to
+    a contact and, when known, the ticket it belongs to. Its steps are TicketEvents."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        CheckConstraint(_in("channel", CALL_CHANNELS), name="channel"),
+        CheckConstraint(_in("direction", DIRECTIONS), name="direction"),
+        CheckConstraint("outcome IS NULL OR " + _in("outcome", CALL_OUTCOMES), name="outcome"),
+        # A provider's call id names one call per connection: a repeated webhook finds it.
+        Index("uq_calls_connection_external", "connection_id", "external_id", unique=True,
+              sqlite_where=text("external_id IS NOT NULL"), postgresql_where=text("external_id IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    direction: Mapped[str] = mapped_column(String(3))
+    number: Mapped[str] = mapped_column(String(64), default="")
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id", ondelete="SET NULL"))
+    # Who placed it (outgoing) or answered it (incoming); set by one conditional update.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    # What the provider needs kept between steps (a WhatsApp call's SDP offer, say); never shown raw.
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration: Mapped[int | None] = mapped_column(Integer)  # seconds from answer to end
+
+    contact: Mapped[Contact | None] = relationship()
+    ticket: Mapped[Ticket | None] = relationship()
+    connection: Mapped[Connection | None] = relationship()
+    user: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Call {self.id} {self.channel} {self.direction} {self.outcome}>"
 
 
 # The search indexes (tsvector/GIN, FTS5, trigram) are built with these tables: search_schema.py.
