@@ -23,8 +23,8 @@ import logging
 from sqlalchemy import and_, delete, not_, select, update
 
 from ..extensions import db
-from ..models import Contact, ContactIdentity, Message, Ticket, TicketEvent, contact_tags, utcnow
-from . import flow, state
+from ..models import Contact, ContactIdentity, Message, Ticket, contact_tags, utcnow
+from . import service, state
 from .inbound import find_or_create_contact, insert_ignoring_conflict
 
 log = logging.getLogger(__name__)
@@ -115,13 +115,7 @@ def _join(one: Ticket, other: Ticket, survivor_id: int) -> list[tuple[int, dict]
         .values(unread=Ticket.unread + drop.unread, updated_at=utcnow(),
                 **({"last_message": drop.last_message, "last_message_at": drop.last_message_at} if newer else {}))
         .execution_options(synchronize_session=False))
-    db.session.execute(
-        update(Ticket).where(Ticket.id == drop.id)
-        .values(status="closed", closed_at=utcnow(), unread=0, contact_id=survivor_id, updated_at=utcnow(),
-                **flow.STOP)
-        .execution_options(synchronize_session=False))
-    db.session.add(TicketEvent(ticket_id=drop.id, kind="merged", from_status=before_drop["status"],
-                               to_status="closed", data={"into": keep.id}))
+    service.close_merged_ticket(drop, keep, before_drop, survivor_id)
     return [(keep.id, before_keep), (drop.id, before_drop)]
 
 

@@ -235,3 +235,17 @@ def move_sector_tickets(actor: User, from_sector_id: int, to_sector_id: int) -> 
         db.session.expire(ticket)
         state.announce_ticket_updated(ticket, before[ticket.id])
     return result.rowcount
+
+
+def close_merged_ticket(ticket: Ticket, into: Ticket, before: dict, contact_id: int) -> None:
+    """A contact merge joined ``ticket`` into ``into`` (tickets/identities.py): it closes,
+    recorded as ``merged``, under the merged ``contact_id``. Unlike the moves above it runs
+    in the caller's transaction and does not announce: the merge holds both rows locked,
+    and commits and announces everything it changed together."""
+    db.session.execute(
+        update(Ticket).where(Ticket.id == ticket.id)
+        .values(status="closed", closed_at=utcnow(), unread=0, contact_id=contact_id, updated_at=utcnow(),
+                **flow.STOP)
+        .execution_options(synchronize_session=False))
+    db.session.add(TicketEvent(ticket_id=ticket.id, kind="merged", from_status=before["status"],
+                               to_status="closed", data={"into": into.id}))
