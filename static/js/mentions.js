@@ -1,14 +1,13 @@
 /* @mentions in internal notes: with the composer in note mode (Nota interna on, or the
  * note-only composer of a ticket one may read but not answer), "@" followed by letters
- * offers the users who may see the ticket (GET /tickets/<id>/mentionable); arrows move,
- * Enter or Tab choose, Esc cancels. The server finds the @Nome in the note and tells each
+ * offers the users who may see the ticket (GET /tickets/<id>/mentionable) in a listbox.js
+ * list: arrows move, Enter or Tab choose, Esc cancels. The server finds the @Nome in the note and tells each
  * of them (event: mention). A mention sent to the page shows a notice and a desktop
- * notification (live.js calls window.AtendimentoMentions.received).
- * Delegated on the document, capture phase, like quick_replies.js. */
+ * notification (live.js calls window.AtendimentoMentions.received). */
 (function () {
   "use strict";
 
-  let list = null, items = [], active = -1, timer = null, asked = 0;
+  let timer = null, asked = 0;
 
   function composer() {
     const textarea = document.getElementById("composer");
@@ -26,33 +25,18 @@
     return match ? { q: match[2], start: before.length - match[2].length - 1 } : null;
   }
 
-  function close() {
-    if (list) list.remove();
-    list = null; items = []; active = -1;
-  }
-
-  function render(found) {
-    if (!list) {
-      list = document.createElement("ul");
-      list.id = "mention-list";
-      list.className = "quick-replies mention-list";
-      list.setAttribute("role", "listbox");
-      list.setAttribute("aria-label", found.form.dataset.mentionLabel || "");
-      found.form.appendChild(list);
-    }
-    list.replaceChildren();
-    items.forEach(function (item, index) {
-      const option = document.createElement("li");
-      option.setAttribute("role", "option");
-      option.setAttribute("aria-selected", index === active ? "true" : "false");
+  const box = window.AtendimentoListbox({
+    id: "mention-list",
+    className: "quick-replies mention-list",
+    composer: composer,
+    label: function (form) { return form.dataset.mentionLabel || ""; },
+    option: function (item) {
       const name = document.createElement("strong");
       name.textContent = "@" + item.name;
-      option.appendChild(name);
-      option.addEventListener("mousedown", function (event) { event.preventDefault(); choose(index); });
-      list.appendChild(option);
-    });
-    if (!items.length) close();
-  }
+      return [name];
+    },
+    choose: choose,
+  });
 
   function lookUp(found, q) {
     const mine = ++asked;
@@ -61,18 +45,15 @@
       .then(function (response) { return response.ok ? response.json() : { items: [] }; })
       .then(function (json) {
         if (mine !== asked || !pending(found.textarea)) return;
-        items = json.items || [];
-        active = items.length ? 0 : -1;
-        render(found);
+        box.show(found, json.items);
       }, function () { /* offline: type the name by hand */ });
   }
 
-  function choose(index) {
+  function choose(item) {
     const found = composer();
-    const item = items[index];
     const at = found && pending(found.textarea);
     if (!found || !item || !at) return;
-    close();
+    box.close();
     const textarea = found.textarea;
     const inserted = "@" + item.name + " ";
     const cursor = textarea.selectionStart;
@@ -85,33 +66,11 @@
 
   document.addEventListener("input", function (event) {
     const found = composer();
-    if (!found || event.target !== found.textarea) { if (list) close(); return; }
+    if (!found || event.target !== found.textarea) { box.close(); return; }
     const at = pending(found.textarea);
     clearTimeout(timer);
-    if (!at) { close(); return; }
+    if (!at) { box.close(); return; }
     timer = setTimeout(function () { lookUp(found, at.q); }, 120);
-  });
-
-  document.addEventListener("keydown", function (event) {
-    const found = composer();
-    if (!list || !found || event.target !== found.textarea || event.isComposing) return;
-    const keys = { ArrowDown: 1, ArrowUp: -1 };
-    if (event.key in keys) {
-      active = (active + keys[event.key] + items.length) % items.length;
-      render(found);
-    } else if ((event.key === "Enter" || event.key === "Tab") && !event.shiftKey && active >= 0) {
-      choose(active);
-    } else if (event.key === "Escape") {
-      close();
-    } else {
-      return;
-    }
-    event.preventDefault();
-    event.stopPropagation();
-  }, true);
-
-  document.addEventListener("focusout", function (event) {
-    if (event.target.id === "composer") close();
   });
 
   /* -- being mentioned -------------------------------------------------------------- */

@@ -1,17 +1,11 @@
 /* Quick replies in the composer: "/" at the start opens the list (personal + global),
  * filtered as one types; arrows move, Enter or Tab choose, Esc cancels. The server fills
  * the variables ({{nome}}, {{saudacao}}…) for this ticket, so the composer shows the text
- * exactly as the contact will read it before it is sent.
- *
- * Delegated on the document (capture phase): a conversation swapped in by live.js needs
- * no new binding, and while the list is open its keys never reach the composer's own
- * Enter-sends handler. */
+ * exactly as the contact will read it before it is sent. The list and its keys are
+ * listbox.js's; a "/word" nothing matches is not sent on Enter, it closes the list. */
 (function () {
   "use strict";
 
-  let list = null;      // the open <ul role="listbox">, or null
-  let items = [];       // what the server answered for the current query
-  let active = -1;      // the highlighted option
   let timer = null;
   let asked = 0;        // answers to older queries are dropped
 
@@ -26,56 +20,22 @@
     return match ? match[1] : null;
   }
 
-  function close() {
-    const found = composer();
-    if (list) list.remove();
-    list = null; items = []; active = -1;
-    if (found) {
-      found.textarea.setAttribute("aria-expanded", "false");
-      found.textarea.removeAttribute("aria-activedescendant");
-    }
-  }
-
-  function render(found) {
-    if (!list) {
-      list = document.createElement("ul");
-      list.id = "quick-replies";
-      list.className = "quick-replies";
-      list.setAttribute("role", "listbox");
-      list.setAttribute("aria-label", found.form.dataset.quickRepliesLabel || "");
-      found.form.appendChild(list);
-      found.textarea.setAttribute("aria-controls", list.id);
-      found.textarea.setAttribute("aria-autocomplete", "list");
-    }
-    found.textarea.setAttribute("aria-expanded", "true");
-    list.replaceChildren();
-    if (!items.length) {
-      const empty = document.createElement("li");
-      empty.className = "quick-replies-empty";
-      empty.textContent = found.form.dataset.quickRepliesEmpty || "";
-      list.appendChild(empty);
-    }
-    items.forEach(function (item, index) {
-      const option = document.createElement("li");
-      option.id = "quick-reply-" + item.id;
-      option.setAttribute("role", "option");
-      option.setAttribute("aria-selected", index === active ? "true" : "false");
+  const box = window.AtendimentoListbox({
+    id: "quick-replies",
+    className: "quick-replies",
+    composer: composer,
+    label: function (form) { return form.dataset.quickRepliesLabel || ""; },
+    empty: function (form) { return form.dataset.quickRepliesEmpty || ""; },
+    optionId: function (item) { return "quick-reply-" + item.id; },
+    option: function (item) {
       const shortcut = document.createElement("strong");
       shortcut.textContent = item.shortcut;
       const text = document.createElement("span");
       text.textContent = item.filled;
-      option.append(shortcut, text);
-      option.addEventListener("mousedown", function (event) {  // before the textarea's blur
-        event.preventDefault();
-        choose(index);
-      });
-      list.appendChild(option);
-    });
-    if (active >= 0) {
-      found.textarea.setAttribute("aria-activedescendant", "quick-reply-" + items[active].id);
-      list.children[active].scrollIntoView({ block: "nearest" });
-    }
-  }
+      return [shortcut, text];
+    },
+    choose: choose,
+  });
 
   function lookUp(found, q) {
     const ticket = ++asked;
@@ -84,17 +44,14 @@
       .then(function (response) { return response.ok ? response.json() : { items: [] }; })
       .then(function (json) {
         if (ticket !== asked || query(found.textarea) === null) return;
-        items = json.items || [];
-        active = items.length ? 0 : -1;
-        render(found);
+        box.show(found, json.items);
       }, function () { /* offline: the composer keeps working without the list */ });
   }
 
-  function choose(index) {
+  function choose(item) {
     const found = composer();
-    const item = items[index];
     if (!found || !item) return;
-    close();
+    box.close();
     if (item.media_url && window.AtendimentoFiles) {
       // A reply with a file: the file waits in the tray with the text as its caption, the
       // way the API sends it (one message); both can still be changed before Enviar.
@@ -119,32 +76,7 @@
     if (!found || event.target !== found.textarea) return;
     const q = query(found.textarea);
     clearTimeout(timer);
-    if (q === null) { close(); return; }
+    if (q === null) { box.close(); return; }
     timer = setTimeout(function () { lookUp(found, q); }, 120);
-  });
-
-  document.addEventListener("keydown", function (event) {
-    const found = composer();
-    if (!list || !found || event.target !== found.textarea || event.isComposing) return;
-    const keys = { ArrowDown: 1, ArrowUp: -1 };
-    if (event.key in keys && items.length) {
-      active = (active + keys[event.key] + items.length) % items.length;
-      render(found);
-    } else if ((event.key === "Enter" || event.key === "Tab") && !event.shiftKey && active >= 0) {
-      choose(active);
-    } else if (event.key === "Enter" && !event.shiftKey) {
-      close();  // nothing matches: "/ola" is not sent to the contact by mistake
-    } else if (event.key === "Escape") {
-      close();
-    } else {
-      return;
-    }
-    event.preventDefault();
-    event.stopPropagation();
-  }, true);
-
-  document.addEventListener("focusout", function (event) {
-    const found = composer();
-    if (found && event.target === found.textarea) close();
   });
 })();

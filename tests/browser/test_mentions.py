@@ -45,3 +45,50 @@ def test_a_reader_notes_a_ticket_and_the_one_named_is_told(live_app, live_server
     expect(bruno.locator(".mention-notice")).to_have_count(0)  # the author is not told
     ana_context.close()
     bruno_context.close()
+
+
+def test_the_mention_list_answers_to_the_keys_of_a_listbox(live_app, live_server, browser):
+    """Arrows move the highlight (and the composer names it to a screen reader), wrapping
+    round; Esc closes with the text kept; Tab picks the highlighted name."""
+    ((ticket_id, _ids),) = ana_handles(live_app, ("Maria", ["Oi"]))
+    with live_app.app_context():
+        from atendimento.models import Sector
+        from tests.factories import Factory
+
+        suporte = db.session.query(Sector).one()
+        Factory().user("Bruno Costa", email="bruno@example.com", sectors=[suporte])
+        Factory().user("Beatriz Reis", email="beatriz@example.com", sectors=[suporte])
+        Factory().user("Bianca Dias", email="bianca@example.com", sectors=[suporte])
+    context, page = open_inbox(browser, live_server, "bruno@example.com", f"/tickets/{ticket_id}?tab=open")
+    composer = page.locator("#composer")
+    composer.click()
+    composer.type("Veja @")
+    listbox = page.get_by_role("listbox", name="Mencionar")
+    options = listbox.get_by_role("option")
+    expect(options).to_have_count(3)  # Ana, Beatriz, Bianca: not Bruno, who writes
+    expect(composer).to_have_attribute("aria-expanded", "true")
+
+    def highlighted(index):
+        expect(options.nth(index)).to_have_attribute("aria-selected", "true")
+        expect(composer).to_have_attribute("aria-activedescendant", options.nth(index).get_attribute("id"))
+
+    highlighted(0)
+    composer.press("ArrowDown")
+    highlighted(1)
+    composer.press("ArrowUp")
+    composer.press("ArrowUp")
+    highlighted(2)  # from the first, up wraps to the last
+    composer.press("Escape")
+    expect(listbox).to_have_count(0)
+    expect(composer).to_have_attribute("aria-expanded", "false")
+    expect(composer).to_have_value("Veja @")
+
+    composer.type("B")
+    expect(options).to_have_count(2)
+    b_names = options.all_inner_texts()
+    assert sorted(b_names) == ["@Beatriz Reis", "@Bianca Dias"]
+    composer.press("ArrowDown")
+    composer.press("Tab")
+    expect(listbox).to_have_count(0)
+    expect(composer).to_have_value(f"Veja {b_names[1]} ")
+    context.close()
