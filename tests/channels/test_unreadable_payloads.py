@@ -10,39 +10,9 @@ from atendimento.extensions import db
 from atendimento.models import Contact, ContactIdentity, Message, Ticket
 
 from .helpers import message_count, only_message, post_webhook
-from .provider_samples import (EVO_APIKEY, EVO_CUSTOMER, EVO_INSTANCE, PNID, WA_CUSTOMER, evo_event,
-                               evo_upsert, tg_headers, tg_update, wa_notification, wa_signed, wa_text)
-
-
-@pytest.fixture
-def whatsapp(factory):
-    return factory.connection(kind="whatsapp_cloud", secret="meta-app-secret", settings={
-        "phone_number_id": PNID, "access_token": "t", "verify_token": "v", "base_url": "http://127.0.0.1:9"})
-
-
-@pytest.fixture
-def telegram(factory):
-    return factory.connection(kind="telegram", secret="tg-secret", settings={
-        "bot_token": "123:abc", "base_url": "http://127.0.0.1:9"})
-
-
-@pytest.fixture
-def evolution(factory):
-    return factory.connection(kind="evolution", settings={
-        "base_url": "http://127.0.0.1:9", "instance": EVO_INSTANCE, "apikey": EVO_APIKEY})
-
-
-def send_wa(client, connection, payload):
-    raw, headers = wa_signed(connection, payload)
-    return post_webhook(client, connection, raw=raw, headers=headers)
-
-
-def send_tg(client, connection, payload):
-    return post_webhook(client, connection, payload, headers=tg_headers(connection))
-
-
-def send_evo(client, connection, payload):
-    return post_webhook(client, connection, payload)
+from .provider_samples import (EVO_APIKEY, EVO_CUSTOMER, WA_CUSTOMER, evo_event, evo_upsert, tg_headers, tg_update,
+                               wa_notification, wa_text)
+from .webhooks import evolution, send_evo, send_tg, send_wa, telegram, whatsapp  # noqa: F401  (fixtures)
 
 
 def nothing_stored():
