@@ -212,6 +212,20 @@ def factory(app):
     return Factory()
 
 
+@pytest.fixture
+def flask_cli(app):
+    """Run a command as ``flask --app app …`` would, in the test's app."""
+    runner = app.test_cli_runner()
+
+    def invoke(*args, input=None):
+        db.session.commit()  # no open read transaction: SQLite would make the command wait for it
+        result = runner.invoke(args=list(args), input=input)
+        db.session.expire_all()
+        return result
+
+    return invoke
+
+
 class AuthActions:
     """Log a user in through the real login form."""
 

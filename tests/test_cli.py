@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from atendimento import demo_data
@@ -27,20 +26,6 @@ from atendimento.tickets.visibility import visible_tickets
 
 DEMO_ADMIN = "admin@demo.atendimento.local"
 DEMO_ATTENDANTS = [f"{name}@demo.atendimento.local" for name in ("ana", "bruno", "camila", "diego")]
-
-
-@pytest.fixture
-def flask_cli(app):
-    """Run a command as ``flask --app app …`` would, in the test's app."""
-    runner = app.test_cli_runner()
-
-    def invoke(*args, input=None):
-        db.session.commit()  # no open read transaction: SQLite would make the command wait for it
-        result = runner.invoke(args=list(args), input=input)
-        db.session.expire_all()
-        return result
-
-    return invoke
 
 
 def count(model) -> int:

@@ -25,19 +25,6 @@ def page_text(response) -> str:
     return re.sub(r"\s+", " ", response.get_data(as_text=True))
 
 
-@pytest.fixture
-def flask_cli(app):
-    runner = app.test_cli_runner()
-
-    def invoke(*args):
-        db.session.commit()  # no open read transaction: SQLite would make the command wait for it
-        result = runner.invoke(args=list(args))
-        db.session.expire_all()
-        return result
-
-    return invoke
-
-
 @pytest.mark.parametrize("password", WEAK)
 def test_the_admin_api_refuses_a_guessable_password(app, client, factory, api, password):
     admin_api = api(factory.admin())

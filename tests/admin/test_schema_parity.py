@@ -86,21 +86,8 @@ def admin(factory, auth):
     return admin
 
 
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-
-    def invoke(*args):
-        db.session.commit()  # no open read transaction: SQLite would make the command wait for it
-        result = runner.invoke(args=list(args))
-        db.session.expire_all()
-        return result
-
-    return invoke
-
-
 @pytest.mark.parametrize("resource", CASES)
-def test_page_api_and_cli_refuse_the_same_input_with_the_same_messages(resource, admin, client, admin_api, cli):
+def test_page_api_and_cli_refuse_the_same_input_with_the_same_messages(resource, admin, client, admin_api, flask_cli):
     case = CASES[resource]
     api = admin_api(admin)
 
@@ -112,7 +99,7 @@ def test_page_api_and_cli_refuse_the_same_input_with_the_same_messages(resource,
     page = client.post(case["page"], data=form_of(case["invalid"], case.get("checked", ())))
     assert page.status_code == 422
     shown = html.unescape(page.get_data(as_text=True))
-    command = cli("manage", "create", resource, *pairs_of(case["invalid"]))
+    command = flask_cli("manage", "create", resource, *pairs_of(case["invalid"]))
     assert command.exit_code != 0
     for field in case["refused"]:
         assert messages[field] in shown, (field, messages[field])
@@ -121,7 +108,7 @@ def test_page_api_and_cli_refuse_the_same_input_with_the_same_messages(resource,
 
 
 @pytest.mark.parametrize("resource", CASES)
-def test_page_api_and_cli_accept_the_same_valid_input(resource, admin, client, admin_api, cli):
+def test_page_api_and_cli_accept_the_same_valid_input(resource, admin, client, admin_api, flask_cli):
     case = CASES[resource]
     api = admin_api(admin)
     made = []
@@ -136,7 +123,7 @@ def test_page_api_and_cli_accept_the_same_valid_input(resource, admin, client, a
     made.append(case["stored"]())
     _forget(made[-1])
 
-    command = cli("manage", "create", resource, *pairs_of(case["valid"]))
+    command = flask_cli("manage", "create", resource, *pairs_of(case["valid"]))
     assert command.exit_code == 0, command.output
     made.append(case["stored"]())
 
@@ -160,9 +147,9 @@ def _shape(resource, row) -> dict:
     return {k: (settings if k == "settings" else v) for k, v in values.items() if k not in generated}
 
 
-def test_the_demo_users_and_connections_can_be_saved_unchanged(app, admin, admin_api, cli):
+def test_the_demo_users_and_connections_can_be_saved_unchanged(app, admin, admin_api, flask_cli):
     """What the demo seeds (ana@demo.atendimento.local …) passes the rules it is edited under."""
-    assert cli("seed-demo").exit_code == 0
+    assert flask_cli("seed-demo").exit_code == 0
     api = admin_api(admin)
     for resource in ("users", "connections", "sectors", "tags"):
         for item in api.get(f"/{resource}").json["items"]:
