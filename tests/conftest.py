@@ -160,23 +160,6 @@ def backend(request):
     return request.param
 
 
-def close_broker(broker) -> None:
-    """Stop the broker's heartbeat and Redis subscriber threads, without waiting a second.
-
-    ``RedisBroker.close()`` joins a subscriber that is blocked in ``get_message(timeout=1.0)``
-    and only sees that it is closing when that returns: about 1 s per test that opened a
-    stream. So, once closing is flagged, an empty message on its own channel wakes it up
-    (every subscriber ignores it: it carries no event id)."""
-    thread = getattr(broker, "_thread", None)
-    if thread is not None and thread.is_alive():
-        broker._closing.set()
-        try:
-            broker.redis.publish(broker.channel, b"")
-        except redis.RedisError:  # Redis gone (the outage tests): close() waits as it always did
-            pass
-    broker.close()
-
-
 @contextmanager
 def running_app(backend: str, overrides: dict):
     """An app on an empty schema of ``backend``, inside its app context; cleaned up after."""
@@ -188,7 +171,7 @@ def running_app(backend: str, overrides: dict):
             truncate_all()
         limiter.reset()  # each test starts with no failed login counted (Redis keeps them otherwise)
         yield app
-        close_broker(app.extensions["realtime"])
+        app.extensions["realtime"].close()
         db.session.remove()
         if backend == "postgresql":
             truncate_all()

@@ -161,13 +161,13 @@ def app_with_redis_down(tmp_path, request):
     from atendimento import create_app
     from atendimento.extensions import db, limiter
 
-    from .conftest import close_broker, make_overrides
+    from .conftest import make_overrides
 
     app = create_app({**make_overrides("sqlite", tmp_path, request), "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"})
     with app.app_context():
         db.create_all()
         yield app
-        close_broker(app.extensions["realtime"])
+        app.extensions["realtime"].close()
         db.session.remove()
         db.engine.dispose()
     # Flask-Limiter marks the storage dead and limits in memory until a later check finds it

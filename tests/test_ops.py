@@ -19,7 +19,7 @@ from atendimento import create_app
 from atendimento.extensions import db
 
 from .channels.test_generic import post
-from .conftest import PG_URL, REDIS_URL, _pg_url, close_broker
+from .conftest import PG_URL, REDIS_URL, _pg_url
 
 ROOT = Path(__file__).resolve().parent.parent
 OPS_DB = PG_URL.rsplit("/", 1)[1] + "_ops"  # beside the test database, like test_migrations' own
@@ -84,7 +84,7 @@ def migrated_app(backend, migrated_url, tmp_path):
         db.session.remove()
     yield make
     for app in made:
-        close_broker(app.extensions["realtime"])
+        app.extensions["realtime"].close()
         with app.app_context():
             db.engine.dispose()
 
@@ -124,7 +124,7 @@ def test_readyz_answers_503_naming_the_database_when_it_is_unreachable(backend, 
     assert response.json["failing"][0] == "database"
     assert response.json["checks"]["database"] == {"ok": False, "summary": "unreachable"}
     assert "127.0.0.1" not in response.get_data(as_text=True), "no connection details on a public page"
-    close_broker(app.extensions["realtime"])
+    app.extensions["realtime"].close()
 
 
 def test_readyz_names_the_broker_and_the_media_folder(migrated_app, tmp_path):
