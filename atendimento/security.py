@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 
+from urllib.parse import urlsplit
+
 from flask import request, request_finished
+from flask_login import current_user
 
 # The <style> that emoji-picker-element puts in its shadow root (static/vendor/emoji-picker-element,
 # README.md there): allowed by its hash, so no 'unsafe-inline'. A new version of the picker has a
@@ -39,9 +42,26 @@ def init_app(app) -> None:
     request_finished.connect(secure_cookies, app)
 
 
+def softphone_socket() -> str | None:
+    """The origin of the signed-in user's SIP WebSocket server: the softphone (static/js/
+    softphone.js) connects there, so it joins connect-src for that user only."""
+    account = getattr(current_user, "sip_account", None) if current_user else None
+    url = urlsplit(str((account or {}).get("ws_url") or ""))
+    if url.scheme not in ("ws", "wss") or not url.netloc or "'" in url.netloc or " " in url.netloc:
+        return None
+    return f"{url.scheme}://{url.netloc}"
+
+
+def content_security_policy() -> str:
+    socket = softphone_socket()
+    if not socket:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("connect-src 'self'", f"connect-src 'self' {socket}", 1)
+
+
 def security_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("Content-Security-Policy", content_security_policy())
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for browsers older than CSP 2
     headers.setdefault("Referrer-Policy", "same-origin")
