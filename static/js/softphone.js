@@ -94,6 +94,7 @@
     incoming.hidden = state !== "ringing";
     inCall.hidden = state !== "incall" && state !== "calling";
     form.hidden = state === "incall" || state === "calling" || state === "ringing";
+    pad.hidden = state === "ringing";
     if (state !== "idle") openPanel(true);
   }
 
@@ -238,24 +239,25 @@
   function onIncoming(session, request) {
     const from = session.remote_identity;
     const num = (from.uri && from.uri.user) || "";
+    const caller = from.display_name && from.display_name !== num ? from.display_name + " (" + num + ")" : num;
     if (current) {
       // One call at a time: busy here, and the caller is recorded as missed for this user.
       session.terminate({ status_code: 486, reason_phrase: "Busy Here" });
       const busy = newCall("in", num);
       busy.done = true;
       record(busy, { outcome: "missed", ended: true });
-      say(L("BusyRejected") + " " + (from.display_name || num));
+      say(L("BusyRejected") + " " + caller);
       return;
     }
     say("");
     const call = newCall("in", num);
     current = call;
     wire(call, session);
-    incomingText.textContent = L("CallFrom") + " " + (from.display_name || num);
-    peer.textContent = from.display_name || num;
+    incomingText.textContent = L("CallFrom") + " " + caller;
+    peer.textContent = caller;
     setState("ringing");
     ring();
-    notify(from.display_name || num);
+    notify(caller);
     answerBtn.focus();
     fetch(root.dataset.callerUrl + "?number=" + encodeURIComponent(num), { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
