@@ -159,9 +159,27 @@ def test_panel_form_saves_and_refuses_a_wrong_type(world, client, auth):
     assert saved.status_code == 302
     contact = stored(ticket.contact_id)
     assert contact.custom_fields == {"cpf": "1", "pedidos": 4, "data_de_nascimento": "1990-05-17", "plano": "Básico"}
-    refused = client.post(f"/tickets/{ticket.id}/contact", data={"name": "Outra", "field.pedidos": "muitos"},
-                          follow_redirects=True)
-    assert "Pedidos:" in refused.get_data(as_text=True)
+    refused = client.post(f"/tickets/{ticket.id}/contact", data={
+        "name": "Outra", "email": "outra@loja.com", "field.cpf": "22", "field.pedidos": "muitos",
+        "field.data_de_nascimento": "1990-05-17", "field.plano": "Pro"})
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "Pedidos:" in html  # the flash names the field
+    # The form comes back open with what was typed, the message beside the refused field.
+    assert '<details class="contact-editor" open>' in html
+    assert 'id="contact-name" value="Outra"' in html and 'value="outra@loja.com"' in html
+    assert 'id="cf-cpf" value="22"' in html and 'id="cf-pedidos" value="muitos"' in html
+    assert '<option value="Pro" selected>' in html
+    assert 'aria-invalid="true" aria-describedby="cf-pedidos-error"' in html
+    assert 'id="cf-pedidos-error">Must be a number.' in html or 'id="cf-pedidos-error">Deve ser' in html
+    assert 'aria-describedby="contact-name-error"' not in html
+    assert stored(ticket.contact_id).name == "Joana"  # nothing stored changed
+    assert stored(ticket.contact_id).custom_fields["cpf"] == "1"
+    bad_email = client.post(f"/tickets/{ticket.id}/contact", data={"name": "Joana Prado", "email": "não é e-mail"})
+    assert bad_email.status_code == 422
+    html = bad_email.get_data(as_text=True)
+    assert 'value="não é e-mail"' in html and 'id="contact-email-input-error"' in html
+    assert 'id="contact-name" value="Joana Prado"' in html
     assert stored(ticket.contact_id).name == "Joana"
     client.post("/logout")
     auth.login(world["bia"])

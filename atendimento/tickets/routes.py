@@ -50,14 +50,15 @@ def show(ticket_id):
     return _render_page(selected=ticket, peek=peek)
 
 
-def _render_page(selected, peek=False):
+def _render_page(selected, peek=False, contact_form=None):
     # The stream resumes after this event: whatever happens while the page is built and
     # loaded reaches it, even a delivery tick 0.3 s after a send.
     cursor = stream_cursor()
     context = _list_context(selected, peek)
     if selected is not None:
         context.update(_conversation_context(selected))
-    return render_template("tickets/index.html", stream_cursor=cursor, user_timezone=user_timezone(), **context)
+    return render_template("tickets/index.html", stream_cursor=cursor, user_timezone=user_timezone(),
+                           contact_form=contact_form, **context)
 
 
 def _list_context(selected, peek=False) -> dict:
@@ -282,8 +283,10 @@ def edit_contact(ticket_id):
         contact_data.update_contact(current_user, ticket.contact_id, data)
     except DomainError as error:
         if error.status == 422 and error.fields:
+            # The page again, with what was typed and each message beside its field: a redirect
+            # would lose the typing. Nothing was stored (update_contact refuses all or nothing).
             flash(" ".join(f"{_field_label(key)}: {message}" for key, message in error.fields.items()), "error")
-            return redirect(url_for("tickets.show", ticket_id=ticket_id, _anchor="contact-card")), 303
+            return _render_page(selected=ticket, contact_form={"values": data, "errors": error.fields}), 422
         return _refused(error, ticket_id)
     flash(_("Contact saved."), "success")
     return redirect(url_for("tickets.show", ticket_id=ticket_id, tab=ticket.status, _anchor="contact-card"))

@@ -36,12 +36,18 @@ def test_contact_edit_in_the_panel(live_app, live_server, browser):
         expect(page.locator(".flash, [role=alert]").first).to_contain_text("Pedidos")
         with live_app.app_context():
             assert db.session.get(Contact, contact_id).name != "Joana Prado"  # refused: nothing stored
+        # The form is back open with what was typed, the message beside the refused field.
+        expect(page.locator("#contact-form")).to_be_visible()
+        expect(page.locator("#contact-name")).to_have_value("Joana Prado")
+        expect(page.locator("#contact-email-input")).to_have_value("joana@loja.com")
+        expect(page.locator("#cf-pedidos")).to_have_value("muitos")
+        expect(page.locator("#cf-pedidos")).to_have_attribute("aria-invalid", "true")
+        expect(page.locator("#cf-pedidos-error")).to_be_visible()
+        expect(page.locator("#cf-plano")).to_have_value("Pro")
+        expect(page.locator("#contact-name-error")).to_have_count(0)
+        page.screenshot(path="/tmp/shots/g1-contact-refused.png")
 
-        page.locator("#contact-edit-toggle").click()
-        page.locator("#contact-name").fill("Joana Prado")
-        page.locator("#contact-email-input").fill("joana@loja.com")
         page.locator("#cf-pedidos").fill("3")
-        page.locator("#cf-plano").select_option("Pro")
         page.locator("#cf-nascimento").fill("1990-05-17")
         page.locator("#contact-save").click()
         expect(page.locator(".contact-head h2")).to_have_text("Joana Prado")
