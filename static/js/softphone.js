@@ -7,7 +7,7 @@
   const root = document.getElementById("softphone");
   if (!root || !root.dataset.configUrl) return;
   const L = function (name) { return root.dataset["label" + name] || name; };
-  const api = window.AtendimentoSoftphone = { state: "idle", session: null, ua: null, callId: null, notice: "" };
+  const api = window.AtendimentoSoftphone = { state: "idle", session: null, ua: null, callId: null, notice: "", receivedDtmf: "" };
   let config = null, domain = "", current = null, timer = null, ringer = null;
 
   function el(tag, attrs, text) {
@@ -209,8 +209,12 @@
       record(call, { outcome: "answered" });
       setState("incall");
     });
-    session.on("ended", function () { finish(call); });
+    session.on("newDTMF", function (e) {
+      if (e.originator === "remote") api.receivedDtmf += e.dtmf.tone;  // for the tests' eyes
+    });
+    session.on("ended", function (e) { api.lastCause = e.cause; finish(call); });
     session.on("failed", function (e) {
+      api.lastCause = e.cause;
       if (call.answered) finish(call);
       else finish(call, { outcome: outcomeOf(call, e.cause) });
       if (call.direction === "out" && !call.answered) say(L("CallFailed") + ": " + e.cause);
@@ -311,7 +315,12 @@
     const s = current && current.session;
     if (!s) return;
     const held = s.isOnHold().local;
-    if (held) s.unhold(); else s.hold();
+    // One re-INVITE at a time: a second one while the first is pending is refused (403).
+    holdBtn.disabled = true;
+    const done = function () { holdBtn.disabled = false; };
+    setTimeout(done, 5000);
+    const sent = held ? s.unhold({}, done) : s.hold({}, done);
+    if (!sent) { done(); return; }
     holdBtn.setAttribute("aria-pressed", String(!held));
   }
   function pressKey(key) {
