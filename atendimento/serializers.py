@@ -13,13 +13,18 @@ def contact_brief(contact: Contact) -> dict:
     return {"id": contact.id, "name": contact.display_name, "phone": contact.phone}
 
 
+def tag_brief(tag) -> dict:
+    """A tag as contacts and events carry it (a Tag, or a row with its columns)."""
+    return {"id": tag.id, "name": tag.name, "color": tag.color}
+
+
 def contact_json(contact: Contact) -> dict:
     return {
         **contact_brief(contact),
         "email": contact.email,
         "avatar_url": contact.avatar_url,
         "custom_fields": contact.custom_fields or {},
-        "tags": [{"id": t.id, "name": t.name, "color": t.color} for t in contact.tags],
+        "tags": [tag_brief(t) for t in contact.tags],
         "identities": [{"channel": i.channel, "external_id": i.external_id} for i in contact.identities],
         "created_at": iso(contact.created_at),
     }

@@ -175,3 +175,60 @@ def test_the_list_costs_the_same_queries_with_tags(world, factory, app, client, 
     db.session.commit()
     assert count() == few
     assert db.session.query(Ticket).count() == 11
+
+
+def test_changing_tags_announces_each_ticket_of_the_contact_at_a_flat_query_cost(world, factory, api):
+    """POST /contacts/<id>/tags pushes ``ticket.updated`` for every ticket of the contact, with
+    the new chips in its data: one query for the tickets, none per ticket."""
+    from flask import g
+    from sqlalchemy import event, insert, select
+
+    from atendimento.events import domain_event
+    from atendimento.models import utcnow
+
+    contact_id, client = world["mine"].contact_id, api(world["admin"])
+    conn_id, sales_id = world["conn"].id, world["sales"].id
+    vip, late = (world["vip"].id, world["vip"].color), world["late"].id
+    announced = []
+
+    def on_event(sender, name, ticket_id, data):
+        if name == "ticket.updated":
+            announced.append((ticket_id, data))
+
+    def past_tickets(n):
+        now = utcnow()
+        db.session.execute(insert(Ticket), [
+            {"contact_id": contact_id, "connection_id": conn_id, "sector_id": sales_id,
+             "status": "closed", "unread": 0, "last_message": "Obrigado", "last_message_at": now,
+             "created_at": now, "updated_at": now} for _ in range(n)])
+        db.session.commit()
+
+    def count(tag_ids):
+        seen = []
+        listener = lambda *a: seen.append(1)  # noqa: E731
+        db.session.expunge_all()
+        g.pop("_login_user", None)
+        announced.clear()
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.post(f"/contacts/{contact_id}/tags", json={"tag_ids": tag_ids}).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    domain_event.connect(on_event)
+    try:
+        past_tickets(2)
+        count([late])  # warm the app's own caches (sector and user names)
+        few = count([vip[0]])  # one tag out, one in: the same change as below
+        assert len(announced) == 3
+        assert all(d["changed"] == ["tags"] and d["contact"]["tags"] == [{"id": vip[0], "name": "VIP", "color": vip[1]}]
+                   for _, d in announced)
+        past_tickets(20)
+        assert count([late]) == few
+        assert len(announced) == 23
+        assert {ticket_id for ticket_id, _ in announced} == set(
+            db.session.scalars(select(Ticket.id).where(Ticket.contact_id == contact_id)))
+        assert all([t["name"] for t in d["contact"]["tags"]] == ["Atraso"] for _, d in announced)
+    finally:
+        domain_event.disconnect(on_event)

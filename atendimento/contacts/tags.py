@@ -14,6 +14,8 @@ from ..extensions import db
 from ..ids import as_id
 from ..models import Contact, Tag, Ticket, User, contact_tags
 from ..schema import Color, Schema, Text
+from ..serializers import tag_brief, ticket_json
+from ..tickets.state import announce_ticket_updated
 from ..tickets.visibility import get_visible_contact
 
 
@@ -54,6 +56,7 @@ def set_contact_tags(actor: User, contact_id, tag_ids) -> list[Tag]:
         raise InvalidInput(_("Unknown tag."), fields={"tag_ids": _("Unknown tag.")})
     contact.tags = tags
     db.session.commit()
+    announce_tags_changed(contact)
     return tags
 
 
@@ -67,6 +70,7 @@ def add_contact_tag(actor: User, contact_id, *, tag_id=None, name=None) -> Tag:
     except IntegrityError:
         db.session.rollback()
     db.session.expire(contact, ["tags"])
+    announce_tags_changed(contact)
     return tag
 
 
@@ -77,6 +81,17 @@ def remove_contact_tag(actor: User, contact_id, tag_id) -> None:
                                                   contact_tags.c.tag_id == tag.id))
     db.session.commit()
     db.session.expire(contact, ["tags"])
+    announce_tags_changed(contact)
+
+
+def announce_tags_changed(contact: Contact) -> None:
+    """Each of the contact's tickets is ``ticket.updated`` (``changed: ["tags"]``): the list
+    rows of other open pages show the new chips. The tags are read once for all of them."""
+    tags = [tag_brief(t) for t in contact.tags]
+    for ticket in db.session.scalars(select(Ticket).where(Ticket.contact_id == contact.id).order_by(Ticket.id)):
+        data = ticket_json(ticket)
+        data["contact"] = {**data["contact"], "tags": tags}
+        announce_ticket_updated(ticket, None, changed=("tags",), data=data)
 
 
 def _existing_tag(tag_id) -> Tag:

@@ -27,7 +27,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..models import Message, Sector, User
+from ..models import Message, Sector, Tag, User, contact_tags
+from ..serializers import tag_brief
 
 ROW_EVENTS = ("ticket.created", "ticket.updated")
 MESSAGE_EVENTS = ("message.created", "message.updated")
@@ -68,16 +69,27 @@ def for_event(name: str, data: dict, languages=None) -> dict | None:
 def prepare(name: str, data: dict) -> None:
     """Called by the publisher, in its own transaction: make sure the names this event's
     HTML needs are known, so that rendering it later, in a stream of this process, asks
-    the database nothing (on SQLite a stream's query would wait for the writer's lock)."""
+    the database nothing (on SQLite a stream's query would wait for the writer's lock).
+    A row event's ``contact`` gains its ``tags`` here (the event's data, so every process
+    and the page's script get them), unless the publisher already put them there."""
     names = directory()
     if name in ROW_EVENTS:
         names.sector(data.get("sector_id"))
         names.user(data.get("user_id"))
+        contact = data.get("contact")
+        if contact and "tags" not in contact:  # a row shows the contact's tag chips: one query per event
+            data["contact"] = {**contact, "tags": contact_tag_list(contact["id"])}
     elif name in MESSAGE_EVENTS:
         names.user(data.get("author_id"))
 
 
 # -- objects with the attributes the templates read, from an event's JSON ----------------
+
+def contact_tag_list(contact_id) -> list[dict]:
+    rows = db.session.execute(select(Tag.id, Tag.name, Tag.color).join(contact_tags, contact_tags.c.tag_id == Tag.id)
+                              .where(contact_tags.c.contact_id == contact_id).order_by(Tag.name))
+    return [tag_brief(r) for r in rows]
+
 
 def _when(value):
     return datetime.fromisoformat(value) if value else None
@@ -90,9 +102,16 @@ def row_view(data: dict) -> SimpleNamespace:
         id=data["id"], status=data["status"], sector_id=data.get("sector_id"), user_id=data.get("user_id"),
         unread=data.get("unread") or 0, last_message=data.get("last_message") or "",
         last_message_at=_when(data.get("last_message_at")), bot_mode="bot" if data.get("bot") else None,
-        contact=SimpleNamespace(display_name=contact.get("name") or f"#{contact.get('id')}"),
+        contact=_contact_view(contact),
         sector=names.sector(data.get("sector_id")), user=names.user(data.get("user_id")),
     )
+
+
+def _contact_view(contact: dict) -> SimpleNamespace:
+    view = SimpleNamespace(display_name=contact.get("name") or f"#{contact.get('id')}")
+    if "tags" in contact:  # without them (prepare failed) the row has no chips: live.js keeps the shown ones
+        view.tags = [SimpleNamespace(**tag) for tag in contact["tags"] or []]
+    return view
 
 
 def message_view(data: dict) -> SimpleNamespace:

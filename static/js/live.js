@@ -135,7 +135,7 @@
     // A search or an older page: the server chose its rows; only those already shown change.
     if (!existing && (ul.dataset.q || ul.dataset.tags || ul.dataset.page)) return;
     const row = toElement(data.html);
-    // An event's row carries no tags (they belong to the contact, not the ticket): keep the shown ones.
+    // An event's row carries the contact's tags; one that could not get them keeps the shown ones.
     const shownTags = existing && existing.querySelector(".row-tags");
     if (shownTags && !row.querySelector(".row-tags")) row.querySelector(".row-main").appendChild(shownTags.cloneNode(true));
     row.querySelector("a.ticket-link").href = existing ? existing.querySelector("a.ticket-link").href : rowHref(ul, data);

@@ -29,8 +29,6 @@ def _page_client(app, user):
 def _same_markup(html: str) -> str:
     """Whitespace between tags and the list filters in links are the page's business."""
     html = re.sub(r'href="(/tickets/\d+)\?[^"]*"', r'href="\1"', html)
-    # The page's row carries the contact's tags; an event's row has none (live.js keeps the shown ones).
-    html = html.replace('<span class="row-tags"></span>', "")
     return re.sub(r">\s+<", "><", re.sub(r"\s+", " ", html)).strip()
 
 
@@ -55,6 +53,33 @@ def test_the_pushed_row_and_bubble_are_the_pages_own(app, world, factory, open_s
     bubble = page.get(f"/tickets/{message.ticket_id}/messages/{sent.id}").get_data(as_text=True)
     assert _same_markup(pushed["data"]["html"]) == _same_markup(bubble)
     assert "Ana Lima" in bubble and 'data-status="queued"' in bubble
+
+
+def test_a_pushed_row_shows_the_contacts_tag_chips_like_the_page(app, world, factory, open_stream):
+    from atendimento.contacts.tags import set_contact_tags
+
+    vip, frete = factory.tag("VIP", color="#8e44ad"), factory.tag("Frete grátis", color="#16a085")
+    first = factory.inbound(world["conn"], sender="5511955554446", name="Seu Jorge", text="Bom dia")
+    service.accept_ticket(world["ana"], first.ticket_id)
+    set_contact_tags(world["ana"], first.ticket.contact_id, [vip.id])
+    stream = open_stream(world["ana"])
+    stream.next_frame()
+    # A message on the tagged contact's ticket: the pushed row has the chip, as the page's row.
+    factory.inbound(world["conn"], sender="5511955554446", text="Chegou?")
+    updated = [e for e in (stream.next_event() for _ in range(2)) if e["event"] == "ticket.updated"][0]
+    assert updated["data"]["contact"]["tags"] == [{"id": vip.id, "name": "VIP", "color": "#8e44ad"}]
+    page = _page_client(app, world["ana"])
+    row = page.get(f"/tickets/{first.ticket_id}/row").get_data(as_text=True)
+    assert 'data-tag-color="#8e44ad">VIP</span>' in row
+    assert _same_markup(updated["data"]["html"]) == _same_markup(row)
+
+    # The tags change: every ticket of the contact is pushed again with the new chips.
+    set_contact_tags(world["ana"], first.ticket.contact_id, [vip.id, frete.id])
+    changed = stream.next_event()
+    assert changed["event"] == "ticket.updated" and changed["data"]["changed"] == ["tags"]
+    assert [t["name"] for t in changed["data"]["contact"]["tags"]] == ["Frete grátis", "VIP"]
+    row = page.get(f"/tickets/{first.ticket_id}/row").get_data(as_text=True)
+    assert _same_markup(changed["data"]["html"]) == _same_markup(row) and "Frete grátis" in row
 
 
 def test_a_pushed_voice_note_shows_its_icon_and_length_like_the_page(app, world, factory, open_stream):
