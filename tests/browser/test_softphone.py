@@ -70,8 +70,12 @@ def team(live_app, kamailio):
 
 
 def softphone(browser, server, email, path="/tickets"):
+    """A browser of its own for ``email`` on ``path``; ``page.refused`` collects what the
+    Content-Security-Policy refused (the SIP socket among it, were connect-src wrong)."""
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="pt-BR")
     page = context.new_page()
+    page.refused = []
+    page.on("console", lambda m: page.refused.append(m.text) if "Content Security Policy" in m.text else None)
     page.set_default_timeout(15_000)
     page.goto(server.url + "/login")
     page.fill("input[name=email]", email)
@@ -157,6 +161,7 @@ def test_a_call_from_the_ticket_header_is_answered_with_audio_both_ways(browser,
         call = placed[0]
         assert (call["direction"], call["number"], call["outcome"]) == ("out", "1002", "answered")
         assert call["duration"] is not None and call["duration"] >= 2
+        assert ana.refused == [] and bruno.refused == []
         ana.reload()
         ana.screenshot(path=f"{SHOTS}/softphone-timeline.png")
     finally:
