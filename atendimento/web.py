@@ -26,6 +26,7 @@ def register_web(app):
     app.add_template_filter(clock, "clock")
     app.add_template_filter(day_label, "day")
     app.add_template_filter(local_day, "local_day")
+    app.add_template_filter(short_date, "short_date")
     app.add_template_filter(minutes_since, "minutes_since")
     app.add_template_filter(css_color, "css_color")
     app.add_template_filter(initials, "initials")
@@ -192,6 +193,11 @@ def clock(value: datetime) -> str:
 def local_day(value: datetime):
     """The calendar day of ``value`` where the user is (for grouping messages by day)."""
     return to_user_timezone(value).date() if value is not None else None
+
+
+def short_date(value: datetime) -> str:
+    """The day in the user's zone and locale's short form ('12/11/2026' in pt-BR)."""
+    return format_date(value, "short") if value else ""
 
 
 def day_label(value: datetime) -> str:

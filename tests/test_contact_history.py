@@ -132,3 +132,34 @@ def test_history_costs_the_same_queries_for_few_and_many_tickets(world, factory,
     _many, many_current = past_tickets(factory, world, "5511900000007", 40)
     queries(few_current.contact_id, few_current.id)  # warm the app's own caches (sector and user names)
     assert queries(few_current.contact_id, few_current.id) == queries(many_current.contact_id, many_current.id)
+
+
+def test_a_past_ticket_opens_read_only_beside_the_current_one(world, factory, client, auth, monkeypatch):
+    tickets, current = past_tickets(factory, world, "5511900000006", 1)
+    past = tickets[0]
+    for i in range(1, 5):
+        factory.inbound(world["conn"], sender="5511900000006", text=f"m{i}")  # on the current ticket
+    other_line = factory.connection("Suporte", sectors=[world["support"]])
+    hidden = factory.ticket(other_line, sector=world["support"], sender="5511900000006", text="segredo")
+    auth.login(world["ana"])
+    panel = client.get(f"/tickets/{current.id}").get_data(as_text=True)
+    assert f'data-beside="/tickets/{past.id}/beside"' in panel  # the history link opens the pane
+    answer = client.get(f"/tickets/{past.id}/beside")
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    assert "<html" not in html and 'id="beside-pane"' in html and 'id="beside-close"' in html
+    title = re.sub(r"\s+", " ", re.search(r'<h2 id="beside-title">(.*?)</h2>', html, re.S).group(1)).strip()
+    assert re.fullmatch(rf"Ticket #{past.id} · \d\d/\d\d/\d{{4}} · Comercial · Ana", title), title
+    assert re.findall(r">(pergunta 0|resposta 0)<", html) == ["pergunta 0", "resposta 0"]
+    # Read only: no composer, and not the conversation's own #messages (live.js's).
+    assert 'id="composer"' not in html and 'id="messages"' not in html
+    assert client.get(f"/tickets/{hidden.id}/beside").status_code == 404  # another sector's ticket
+    assert client.get("/tickets/999999/beside").status_code == 404
+    # A long one: older pages, loaded on scrolling up, stay read only.
+    monkeypatch.setattr(history_routes, "CONVERSATION_PAGE", 2)
+    html = client.get(f"/tickets/{current.id}/beside").get_data(as_text=True)
+    assert re.findall(r">(m\d)<", html) == ["m3", "m4"]
+    older = re.search(r'data-older="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert "read=1" in older
+    page = client.get(older).get_data(as_text=True)
+    assert re.findall(r">(m\d|de novo)<", page) == ["m1", "m2"]

@@ -36,18 +36,34 @@ def contact_history_page(contact_id):
 @bp.route("/tickets/<int:ticket_id>/older")
 @login_required
 def older_messages(ticket_id):
-    """The page of the conversation before message ``before`` (a peek: nothing is marked read)."""
+    """The page of the conversation before message ``before`` (a peek: nothing is marked read);
+    ``?read=1``: for the read-only pane beside the conversation, no Responder on any message."""
     ticket = get_visible_ticket(current_user, ticket_id)
+    read_only = request.args.get("read") == "1"
     messages = ticket_messages(ticket, before_id=request.args.get("before"), limit=CONVERSATION_PAGE)
     return render_template("tickets/_message_run.html", messages=messages, separators=False,
-                           older_url=older_url(ticket, messages), can_answer=state.may_answer(ticket, current_user))
+                           older_url=older_url(ticket, messages, read_only=read_only),
+                           can_answer=not read_only and state.may_answer(ticket, current_user))
 
 
-def older_url(ticket, messages) -> str | None:
+@bp.route("/tickets/<int:ticket_id>/beside")
+@login_required
+def beside(ticket_id):
+    """A past ticket of the contact, read only, for the pane beside the current conversation
+    (static/js/beside.js); a peek: nothing is marked read."""
+    ticket = get_visible_ticket(current_user, ticket_id)
+    messages = ticket_messages(ticket, limit=CONVERSATION_PAGE)
+    return render_template("tickets/_beside.html", past=ticket, messages=messages, separators=False,
+                           older_url=older_url(ticket, messages, read_only=True), can_answer=False)
+
+
+def older_url(ticket, messages, *, read_only=False) -> str | None:
     """Where the page before ``messages`` is, when there is one: a page shorter than a full
     one is the start; a full one asks (one index lookup) whether anything is older."""
     if len(messages) < CONVERSATION_PAGE:
         return None
     older = db.session.scalar(select(Message.id).where(Message.ticket_id == ticket.id, Message.id < messages[0].id)
                               .limit(1))
-    return url_for("tickets.older_messages", ticket_id=ticket.id, before=messages[0].id) if older else None
+    if not older:
+        return None
+    return url_for("tickets.older_messages", ticket_id=ticket.id, before=messages[0].id, read=1 if read_only else None)
