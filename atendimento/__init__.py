@@ -68,6 +68,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(admin_bp)
     app.register_blueprint(profile_bp)
+    from .calls import bp as calls_bp
+
+    app.register_blueprint(calls_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # bearer tokens only: no cookie, nothing to forge
     register_web(app)

@@ -248,6 +248,47 @@ def clean_url(raw, *, required: bool) -> str:
     return value.rstrip("/")
 
 
+# The softphone's addresses (SPEC §2, a user's SIP account). Browsers only reach a PBX over
+# WebSocket, and over TLS outside loopback (a page on HTTPS may not open ws://; a password
+# must not cross a network in clear): ws:// is for a Kamailio or Asterisk on this machine.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+SIP_URI = re.compile(r"^sips?:(?P<user>[A-Za-z0-9_.!~*'()&=+$,;?/%-]+)@(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])"
+                     r"(?::(?P<port>\d{1,5}))?$")
+
+
+def _websocket_url(raw) -> str:
+    value = clean_text(raw, 500, required=True)
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        parts, host = None, None
+    if parts is None or parts.scheme not in ("wss", "ws") or not host:
+        raise refuse(_("Use the WebSocket address of your PBX, starting with wss://."))
+    if parts.scheme == "ws" and host not in LOOPBACK_HOSTS:
+        raise refuse(_("Use wss:// (ws:// only reaches this machine: 127.0.0.1 or localhost)."))
+    return value
+
+
+def _sip_uri(raw) -> str:
+    value = clean_text(raw, 255, required=True)
+    if not SIP_URI.match(value):
+        raise refuse(_("Use a SIP address like sip:1001@pbx.example.com."))
+    return value
+
+
+WebSocketUrl = Annotated[str, Field(min_length=1, max_length=500, examples=["wss://pbx.example.com:8089/ws"]),
+                         BeforeValidator(_websocket_url)]
+SipUri = Annotated[str, Field(min_length=1, max_length=255, examples=["sip:1001@pbx.example.com"]),
+                   BeforeValidator(_sip_uri)]
+
+
+def sip_user(uri: str) -> str:
+    """The user part of a SIP URI (``1001`` of ``sip:1001@pbx``)."""
+    match = SIP_URI.match(uri or "")
+    return match["user"] if match else ""
+
+
 def _ids(model, unknown_message, raw):
     if raw is None:
         raw = []

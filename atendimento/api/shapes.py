@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..channels.registry import SPECS
-from ..models import (BOT_ACTIONS, CONNECTION_KINDS, CUSTOM_FIELD_KINDS, DIRECTIONS, FLOWS, MESSAGE_KINDS,
+from ..models import (BOT_ACTIONS, CALL_CHANNELS, CALL_OUTCOMES, CONNECTION_KINDS, CUSTOM_FIELD_KINDS, DIRECTIONS, FLOWS, MESSAGE_KINDS,
                       MESSAGE_STATUSES, PROFILES, TICKET_STATUSES)
 
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -237,3 +237,18 @@ class SearchHit(Shape):
     ticket: Ticket
     message: Message
     snippet: str = Field(description="HTML-escaped text of the message in which only the hits are in <mark>.")
+
+
+class Call(Shape):
+    id: Id
+    channel: enum(CALL_CHANNELS)
+    direction: enum(DIRECTIONS)
+    number: str
+    ticket_id: Id | None
+    contact_id: Id | None
+    user_id: Id | None = Field(description="Who placed it (outgoing) or answered it (incoming).")
+    outcome: enum(CALL_OUTCOMES) | None
+    started_at: When
+    answered_at: When
+    ended_at: When
+    duration: int | None = Field(description="Seconds from the answer to the end; null when never answered.")

@@ -159,9 +159,20 @@ def receive_inbound(connection, inbound: Inbound) -> Message | None:
     if message is None:  # a redelivery: the message is already stored
         db.session.rollback()
         return None
+    ticket = _arrived(ticket_id, created, contact, message, inbound, now)
+    if created:
+        flow.start(ticket_id)
+    elif ticket.bot_mode is not None and inbound.reaction is None:  # a 👍 on the menu is no answer
+        flow.answer(ticket_id, inbound.body, inbound.choice)
+    return message
+
+
+def _arrived(ticket_id: int, created: bool, contact: Contact, message: Message, line, now) -> Ticket:
+    """A new line from the contact's side: one more unread, the preview, the top of its
+    list; commits and announces. ``line`` has the ``kind`` and ``body`` the preview shows."""
     ticket = db.session.scalars(
         update(Ticket).where(Ticket.id == ticket_id)
-        .values(unread=Ticket.unread + 1, updated_at=now, **state.preview_values(inbound, now))
+        .values(unread=Ticket.unread + 1, updated_at=now, **state.preview_values(line, now))
         .returning(Ticket),
         execution_options={"synchronize_session": False, "populate_existing": True},
     ).one()
@@ -175,8 +186,19 @@ def receive_inbound(connection, inbound: Inbound) -> Message | None:
     else:
         state.publish_ticket_updated(ticket_data, None, state.MESSAGE_FIELDS)
     state.publish_message_created(message_data, ticket_data)
-    if created:
-        flow.start(ticket_id)
-    elif ticket.bot_mode is not None and inbound.reaction is None:  # a 👍 on the menu is no answer
-        flow.answer(ticket_id, inbound.body, inbound.choice)
+    return ticket
+
+
+def add_activity_line(contact: Contact, connection, body: str) -> Message:
+    """Something that happened with the contact outside the chat (a missed call) as a
+    ``system`` line of their conversation, counted and listed like a message of theirs so
+    nobody forgets it: on their active ticket on ``connection``, else on a new pending one
+    (without the bot: the contact said nothing to answer)."""
+    ticket_id, created = active_ticket(contact, connection, by_business=True)
+    now = utcnow()
+    message = Message(ticket_id=ticket_id, connection_id=connection.id, direction="in", kind="system", body=body,
+                      status="received", created_at=now, attempts=0, from_bot=False, voice=False)
+    db.session.add(message)
+    db.session.flush()
+    _arrived(ticket_id, created, contact, message, message, now)
     return message

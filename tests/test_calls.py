@@ -1,0 +1,104 @@
+"""Calls (SPEC §2, §6.1 /calls): the service's steps, the API and the browser's routes."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from atendimento.calls import service, sip_account
+from atendimento.calls.numbers import spellings
+from atendimento.extensions import db
+from atendimento.models import Call, Message, Ticket, TicketEvent, User
+from atendimento.sealed import unseal
+
+
+def _kinds(ticket):
+    return [e.kind for e in db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                                               .order_by(TicketEvent.id))]
+
+
+def test_api_create_answer_end_records_steps_and_duration(factory, api, client):
+    sales = factory.sector("Comercial")
+    ana = factory.user("Ana", sectors=[sales])
+    ticket = factory.ticket(factory.connection(sectors=[sales]), sector=sales, sender="5511987654321")
+    created = api(ana).post("/calls", json={"channel": "sip", "direction": "out", "number": "+55 11 98765-4321"})
+    assert created.status_code == 201, created.json
+    call = created.json
+    assert set(call) == {"id", "channel", "direction", "number", "ticket_id", "contact_id", "user_id", "outcome",
+                         "started_at", "answered_at", "ended_at", "duration"}
+    assert call["ticket_id"] == ticket.id and call["contact_id"] == ticket.contact_id and call["user_id"] == ana.id
+    headers = api(ana).headers
+    answered = client.patch(f"/api/v1/calls/{call['id']}", json={"outcome": "answered"}, headers=headers)
+    assert answered.status_code == 200 and answered.json["outcome"] == "answered"
+    row = db.session.get(Call, call["id"])
+    row.answered_at = row.answered_at - timedelta(seconds=125)  # two minutes of talk
+    db.session.commit()
+    ended = client.patch(f"/api/v1/calls/{call['id']}", json={"ended": True}, headers=headers)
+    assert ended.status_code == 200 and ended.json["duration"] == 125 and ended.json["outcome"] == "answered"
+    again = client.patch(f"/api/v1/calls/{call['id']}", json={"ended": True}, headers=headers)
+    assert again.status_code == 409
+    assert _kinds(ticket)[-3:] == ["call_started", "call_answered", "call_ended"]
+    listed = api(ana).get(f"/calls?ticket_id={ticket.id}")
+    assert [c["id"] for c in listed.json["items"]] == [call["id"]] and listed.json["next"] is None
+
+
+def test_calls_of_invisible_tickets_are_404(factory, api, client):
+    sales, support = factory.sector("Comercial"), factory.sector("Suporte")
+    ana, carla = factory.user("Ana", sectors=[sales]), factory.user("Carla", sectors=[support])
+    ticket = factory.ticket(factory.connection(sectors=[sales]), sector=sales)
+    call = service.start_call(ana, {"channel": "sip", "direction": "out", "number": "1002", "ticket_id": ticket.id})
+    assert api(carla).post("/calls", json={"channel": "sip", "direction": "out", "number": "1",
+                                           "ticket_id": ticket.id}).status_code == 404
+    assert client.patch(f"/api/v1/calls/{call.id}", json={"ended": True},
+                        headers=api(carla).headers).status_code == 404
+    assert api(carla).get("/calls").json["items"] == []
+    assert api(carla).get(f"/calls?ticket_id={ticket.id}").status_code == 404
+
+
+def test_second_answer_gets_409(factory):
+    sales = factory.sector("Comercial")
+    ana, bia = factory.user("Ana", sectors=[sales]), factory.user("Bia", sectors=[sales])
+    ticket = factory.ticket(factory.connection(sectors=[sales]), sector=sales)
+    call = service.create_call("whatsapp", "in", "5511", ticket=ticket, contact=ticket.contact)
+    service.answer_call(ana, call.id)
+    try:
+        service.answer_call(bia, call.id)
+    except service.AlreadyAnswered as refusal:
+        assert refusal.status == 409 and "Ana" in str(refusal.message)
+    else:
+        raise AssertionError("the second answer won too")
+
+
+def test_missed_incoming_call_bumps_the_contacts_ticket(factory):
+    sales = factory.sector("Comercial")
+    ana = factory.user("Ana", sectors=[sales])
+    ticket = factory.ticket(factory.connection(sectors=[sales]), sector=sales, sender="5511987654321")
+    unread = ticket.unread
+    call = service.start_call(ana, {"channel": "sip", "direction": "in", "number": "sip:011987654321@pbx"})
+    call = service.end_call(ana, call.id)
+    assert call.outcome == "missed" and call.duration is None
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, ticket.id)
+    assert ticket.unread == unread + 1 and "+5511987654321" in ticket.last_message
+    line = db.session.scalars(select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id.desc())).first()
+    assert line.kind == "system" and "+5511987654321" in line.body
+    assert "call_missed" in _kinds(ticket)
+
+
+def test_sip_account_is_sealed_and_served_only_to_its_owner(factory, app, client, auth):
+    ana = factory.user("Ana")
+    sip_account.save_sip_account(ana, {"ws_url": "wss://pbx.example.com/ws", "sip_uri": "sip:1001@pbx.example.com",
+                                       "password": "s3cret-sip"})
+    raw = db.session.scalar(select(User.sip_account).where(User.id == ana.id))
+    assert "s3cret-sip" not in str(raw)
+    assert unseal(raw["password"], sip_account.PURPOSE) == "s3cret-sip"
+    assert unseal(raw["password"], sip_account.PURPOSE, secret_key="another key") is None
+    auth.login(ana)
+    config = client.get("/softphone/config")
+    assert config.status_code == 200 and config.headers["Cache-Control"] == "no-store"
+    assert config.json == {"ws_url": "wss://pbx.example.com/ws", "sip_uri": "sip:1001@pbx.example.com",
+                           "authorization_user": "1001", "password": "s3cret-sip", "display_name": "Ana"}
+
+
+def test_number_spellings_cover_the_ninth_digit():
+    assert "5511987654321" in spellings("(11) 98765-4321")
+    assert "551187654321" in spellings("+55 11 98765-4321")
+    assert spellings("1002") == []
