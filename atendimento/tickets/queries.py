@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..errors import InvalidInput
 from ..extensions import db
-from ..models import Contact, Message, Ticket, TicketEvent, User, contact_tags, utcnow
+from ..models import Contact, Message, Ticket, TicketEvent, User, utcnow
 from .visibility import as_id, ticket_visible_clause, visible_tickets
 
 TABS = ("pending", "open", "closed")
@@ -41,20 +41,12 @@ def list_tickets(user: User, *, status=None, sector_id=None, tag_id=None, q=None
     query = visible_tickets(user).options(
         joinedload(Ticket.contact).selectinload(Contact.tags), joinedload(Ticket.sector), joinedload(Ticket.user)
     )
-    if status:
-        if status not in TABS:
-            raise InvalidInput("Unknown status.", fields={"status": "pending, open or closed."})
-        query = query.where(Ticket.status == status)
-    if sector_id not in (None, ""):
-        query = query.where(Ticket.sector_id == _int(sector_id, "sector"))
-    for tag in tag_filter(tag_id):  # several tags: contacts having all of them
-        query = query.where(Ticket.contact_id.in_(
-            select(contact_tags.c.contact_id).where(contact_tags.c.tag_id == tag)))
+    from .search import filter_tickets, matching_contacts  # search builds on these lists' tag filter
+
+    query = filter_tickets(query, status=status, sector_id=sector_id, tag_id=tag_id)
     if mine:
         query = query.where(Ticket.user_id == user.id)
     if q and q.strip():  # name, phone or e-mail, through the contact search index
-        from .search import matching_contacts  # search builds on these lists' filters
-
         query = query.where(Ticket.contact_id.in_(matching_contacts(q)))
     if cursor:
         at, ident = decode_cursor(cursor)
