@@ -102,3 +102,62 @@ def test_number_spellings_cover_the_ninth_digit():
     assert "5511987654321" in spellings("(11) 98765-4321")
     assert "551187654321" in spellings("+55 11 98765-4321")
     assert spellings("1002") == []
+
+
+def test_profile_sip_form_keeps_blank_password_refuses_bad_values_and_removes(factory, client, auth):
+    ana = factory.user("Ana")
+    auth.login(ana)
+    page = client.get("/profile/")
+    assert page.status_code == 200 and b'name="ws_url"' in page.data
+    saved = client.post("/profile/sip", data={"ws_url": "ws://127.0.0.1:8080/ws", "sip_uri": "sip:1001@127.0.0.1",
+                                               "password": "first-pass"})
+    assert saved.status_code == 302
+    kept = client.post("/profile/sip", data={"ws_url": "ws://127.0.0.1:8080/ws", "sip_uri": "sip:1002@127.0.0.1",
+                                              "password": ""})
+    assert kept.status_code == 302
+    assert client.get("/softphone/config").json["password"] == "first-pass"
+    assert b"first-pass" not in client.get("/profile/").data
+    refused = client.post("/profile/sip", data={"ws_url": "ws://pbx.example.com/ws", "sip_uri": "1003",
+                                                 "display_name": "Ana Ramal"})
+    assert refused.status_code == 422
+    assert "wss://" in refused.get_data(as_text=True) and "Ana Ramal" in refused.get_data(as_text=True)
+    assert client.get("/softphone/config").json["sip_uri"] == "sip:1002@127.0.0.1"  # nothing lost
+    assert client.post("/profile/sip/remove").status_code == 302
+    assert client.get("/softphone/config").status_code == 404
+
+
+def test_softphone_config_is_nobody_elses(factory, client, auth):
+    ana, admin = factory.user("Ana"), factory.admin()
+    sip_account.save_sip_account(ana, {"ws_url": "wss://pbx.example.com/ws", "sip_uri": "sip:1001@pbx.example.com",
+                                       "password": "s3cret-sip"})
+    auth.login(admin)
+    assert client.get("/softphone/config").status_code == 404
+
+
+def test_timeline_shows_call_steps(factory, client, auth):
+    sales = factory.sector("Comercial")
+    ana = factory.user("Ana", sectors=[sales])
+    ticket = factory.ticket(factory.connection(sectors=[sales]), sector=sales, sender="5511987654321")
+    call = service.start_call(ana, {"channel": "sip", "direction": "out", "number": "5511987654321",
+                                    "ticket_id": ticket.id})
+    service.answer_call(ana, call.id)
+    row = db.session.get(Call, call.id)
+    row.answered_at = row.answered_at - timedelta(seconds=125)
+    db.session.commit()
+    service.end_call(ana, call.id)
+    auth.login(ana)
+    page = client.get(f"/tickets/{ticket.id}?peek=1").get_data(as_text=True)
+    assert "event-call_started" in page and "event-call_answered" in page and "(2:05)" in page
+
+
+def test_caller_lookup_follows_visibility(factory, client, auth):
+    sales, support = factory.sector("Comercial"), factory.sector("Suporte")
+    ana, carla = factory.user("Ana", sectors=[sales]), factory.user("Carla", sectors=[support])
+    ticket = factory.ticket(factory.connection(sectors=[sales]), sector=sales, sender="5511987654321")
+    auth.login(ana)
+    found = client.get("/calls/caller?number=%2B5511987654321").json
+    assert found["contact"]["id"] == ticket.contact_id and found["ticket"]["id"] == ticket.id
+    assert client.get("/calls/caller?number=5599999999999").json == {"contact": None, "ticket": None}
+    auth.logout()
+    auth.login(carla)
+    assert client.get("/calls/caller?number=5511987654321").json == {"contact": None, "ticket": None}

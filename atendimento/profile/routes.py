@@ -9,7 +9,9 @@ from flask_login import current_user, login_required
 from ..schema import LANGUAGE_OPTIONS
 from ..admin.timezones import timezone_groups
 from ..admin.base import form_values
+from ..calls import sip_account
 from ..errors import InvalidInput
+from ..schema import form_rules
 from . import bp, service
 
 
@@ -19,7 +21,7 @@ def signed_in_only():
     return None
 
 
-def _page(values=None, error=None, password_error=None):
+def _page(values=None, error=None, password_error=None, sip_values=None, sip_error=None):
     user = current_user
     zone = current_app.config["DEFAULT_TIMEZONE"]
     context = dict(
@@ -30,8 +32,12 @@ def _page(values=None, error=None, password_error=None):
         errors=error.fields if error else {}, form_message=error.message if error else None,
         password_errors=password_error.fields if password_error else {},
         password_message=password_error.message if password_error else None,
+        rules=form_rules(sip_account.SipAccount), has_sip=sip_account.has_softphone(user),
+        sip_values=sip_values if sip_values is not None else sip_account.form_values(user),
+        sip_errors=sip_error.fields if sip_error else {}, sip_message=sip_error.message if sip_error else None,
     )
-    status = (error or password_error).status if (error or password_error) else 200
+    failed = error or password_error or sip_error
+    status = failed.status if failed else 200
     return render_template("profile/index.html", **context), status
 
 
@@ -60,3 +66,25 @@ def password():
         return _page(password_error=error)
     flash(_("Password changed."), "success")
     return redirect(url_for(".index"))
+
+
+SIP_FIELDS = ("ws_url", "sip_uri", "authorization_user", "password", "display_name")
+
+
+@bp.route("/sip", methods=["POST"])
+def sip():
+    """The softphone's account; a blank password keeps the stored one."""
+    data = {key: request.form.get(key, "") for key in SIP_FIELDS}
+    try:
+        sip_account.save_sip_account(current_user, data)
+    except InvalidInput as error:
+        return _page(sip_values={k: v for k, v in data.items() if k != "password"}, sip_error=error)
+    flash(_("SIP account saved."), "success")
+    return redirect(url_for(".index", _anchor="sip-account"))
+
+
+@bp.route("/sip/remove", methods=["POST"])
+def remove_sip():
+    sip_account.remove_sip_account(current_user)
+    flash(_("SIP account removed."), "success")
+    return redirect(url_for(".index", _anchor="sip-account"))
