@@ -19,7 +19,6 @@ Prints p50/p95 per case at each size and the 100 k / 1 k ratio of the p95. Figur
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -29,15 +28,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SECTORS = ("Vendas", "Suporte", "Financeiro", "Logística")
-WORDS = ("pedido entrega prazo produto troca devolução pagamento boleto cartão pix nota fiscal endereço "
-         "atraso transportadora rastreio código cliente loja compra site obrigado bom dia boa tarde").split()
-
-
-def percentiles(samples):
-    ordered = sorted(samples)
-    return statistics.median(ordered) * 1000, ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000
-
+from bench.fill import SECTORS, ensure_database, fill_postgresql, time_it  # noqa: E402
 
 def old_tab_counts(user):
     """The counts before issue 13: one GROUP BY over every ticket the user may see."""
@@ -56,49 +47,6 @@ def old_tab_counts(user):
         counts[status] = count
         counts["mine"] += int(own or 0)
     return counts
-
-
-def fill(db, tickets, per_ticket, sector_ids, connection_id, users):
-    words = "ARRAY[" + ", ".join("'%s'" % w for w in WORDS) + "]"
-    statements = [
-        f"""INSERT INTO contacts (name, phone, email, custom_fields, created_at)
-        SELECT 'Cliente ' || i, '55119' || lpad(i::text, 8, '0'), 'cliente' || i || '@exemplo.com.br', '{{}}', now()
-        FROM generate_series(1, {tickets}) i""",
-        # Today's work does not grow with the history: the newest 20 tickets wait, the next 30 are
-        # in progress (assigned to the sector's attendant), every other one is closed.
-        f"""INSERT INTO tickets (contact_id, connection_id, sector_id, user_id, status, unread, last_message,
-                                last_message_at, created_at, updated_at, closed_at, bot_turn)
-        SELECT c.id, {connection_id}, (ARRAY{list(sector_ids)})[1 + c.id % 4],
-               CASE WHEN c.id <= 20 THEN NULL ELSE (ARRAY{list(users)})[1 + c.id % 4] END,
-               CASE WHEN c.id <= 20 THEN 'pending' WHEN c.id <= 50 THEN 'open' ELSE 'closed' END,
-               0, 'Olá', now() - c.id * interval '1 minute', now() - c.id * interval '1 minute', now(),
-               CASE WHEN c.id > 50 THEN now() END, 0 FROM contacts c""",
-        f"""INSERT INTO messages (ticket_id, connection_id, direction, kind, body, status, attempts, from_bot, voice,
-                                 created_at)
-        SELECT t.id, {connection_id}, CASE WHEN k % 2 = 0 THEN 'in' ELSE 'out' END, 'text',
-               array_to_string(ARRAY(SELECT ({words})[1 + abs(hashint8(t.id * 1000 + k * 37 + g)) % {len(WORDS)}]
-                                     FROM generate_series(1, 10) g), ' '),
-               'received', 0, false, false, t.created_at + k * interval '1 second'
-        FROM tickets t, generate_series(1, {per_ticket}) k""",
-        "ANALYZE",
-    ]
-    with db.engine.begin() as conn:
-        raw = conn.connection.dbapi_connection  # no parameters: '%' is the modulo operator
-        for statement in statements:
-            raw.execute(statement)
-
-
-def time_it(fn, rounds):
-    from atendimento.extensions import db
-
-    fn()  # warm: plans and pages
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-        db.session.rollback()
-    return percentiles(samples)
 
 
 def measure(url, tickets, args) -> dict:
@@ -121,7 +69,8 @@ def measure(url, tickets, args) -> dict:
         admin = f.admin("Admin", email="admin@bench.local")
         attendants = [f.user(f"Atendente {i}", email=f"a{i}@bench.local", sectors=[s]) for i, s in enumerate(sectors)]
         db.session.commit()
-        fill(db, tickets, args.per_ticket, [s.id for s in sectors], connection.id, [u.id for u in attendants])
+        fill_postgresql(db, tickets, args.per_ticket, [s.id for s in sectors], connection.id,
+                        attendants=[u.id for u in attendants])
         print(f"\n{tickets} tickets built in {time.perf_counter() - started:.0f} s")
         contact_id = db.session.scalar(sa.text("SELECT contact_id FROM tickets WHERE sector_id = :s ORDER BY id "
                                                "LIMIT 1"), {"s": sectors[0].id})
@@ -153,18 +102,6 @@ def measure(url, tickets, args) -> dict:
         db.session.remove()
         db.engine.dispose()
     return results
-
-
-def ensure_database(url):
-    from atendimento.config import normalize_database_url
-
-    url = sa.engine.make_url(normalize_database_url(url))
-    server = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}):
-            conn.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
-    server.dispose()
-    return url.render_as_string(hide_password=False)
 
 
 def main():

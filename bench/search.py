@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -36,29 +35,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-WORDS = ("pedido entrega prazo produto troca devolução pagamento boleto cartão pix nota fiscal endereço "
-         "atraso transportadora rastreio código cliente loja compra site aplicativo cadastro senha acesso "
-         "cancelamento reembolso estorno valor desconto cupom promoção frete grátis caixa embalagem "
-         "quebrado defeito garantia assistência técnica manual instruções instalação montagem peça "
-         "tamanho cor modelo estoque disponível reserva retirada agência correio semana amanhã hoje ontem "
-         "manhã tarde noite horário atendimento obrigado bom dia boa tarde por favor ajuda dúvida problema "
-         "resolver urgente ainda não chegou já paguei quando vai chegar preciso saber qual status confirmar "
-         "número protocolo informação contato telefone email whatsapp mensagem resposta retorno ligação "
-         "sistema erro falha tentativa novamente funcionou obrigada perfeito certo combinado aguardo "
-         "aguardando verificar conferir enviar envio recebi recebido faltando item quantidade unidade "
-         "parcela juros vencimento segunda via atualizar alterar trocar mudar endereço bairro cidade estado").split()
-RARE = "cafeteira"
-FIRST = "Ana Bruno Carla Diego Elaine Fábio Gabriela Heitor Isabela João Karina Lucas Mariana Natália Otávio " \
-        "Paula Rafael Sofia Tiago Vitória".split()
-LAST = "Silva Santos Oliveira Souza Lima Pereira Ferreira Almeida Costa Gomes Ribeiro Martins Carvalho " \
-       "Araújo Rocha Barbosa Mendes Conceição Nascimento Moreira".split()
-SECTORS = ("Vendas", "Suporte", "Financeiro", "Logística")
-
-
-def percentiles(samples):
-    ordered = sorted(samples)
-    return statistics.median(ordered) * 1000, ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000
-
+from bench.fill import (FIRST, LAST, RARE, SECTORS, WORDS, ensure_database, fill_postgresql,  # noqa: E402
+                        time_it)
 
 def make_app(url):
     from atendimento import create_app
@@ -76,36 +54,6 @@ def base_rows(db):
     admin = f.admin("Admin", email="admin@bench.local")
     ana = f.user("Ana", email="ana@bench.local", sectors=[sectors[0]])
     return [s.id for s in sectors], connection.id, admin, ana
-
-
-def fill_postgresql(db, tickets, per_ticket, sector_ids, connection_id):
-    words = "ARRAY[" + ", ".join("'%s'" % w for w in WORDS) + "]"
-    n = len(WORDS)
-    sql = [
-        f"""INSERT INTO contacts (name, phone, email, custom_fields, created_at)
-        SELECT (ARRAY[{", ".join("'%s'" % w for w in FIRST)}])[1 + i % {len(FIRST)}] || ' ' ||
-               (ARRAY[{", ".join("'%s'" % w for w in LAST)}])[1 + (i / {len(FIRST)}) % {len(LAST)}] || ' ' || i,
-               '55119' || lpad(i::text, 8, '0'), 'cliente' || i || '@exemplo.com.br', '{{}}', now()
-        FROM generate_series(1, {tickets}) i""",
-        f"""INSERT INTO tickets (contact_id, connection_id, sector_id, status, unread, last_message, last_message_at,
-                                created_at, updated_at, bot_turn)
-        SELECT c.id, {connection_id}, (ARRAY{list(sector_ids)})[1 + c.id % 4],
-               (ARRAY['pending', 'open', 'closed'])[1 + c.id % 3], 0, 'Olá', now() - c.id * interval '1 second',
-               now(), now(), 0 FROM contacts c""",
-        f"""INSERT INTO messages (ticket_id, connection_id, direction, kind, body, status, attempts, from_bot, voice,
-                                 created_at)
-        SELECT t.id, {connection_id}, 'in', 'text',
-               CASE WHEN (t.id * {per_ticket} + k) % 50000 = 7 THEN 'minha {RARE} chegou quebrada ' ELSE '' END ||
-               array_to_string(ARRAY(SELECT ({words})[1 + abs(hashint8(t.id * 1000 + k * 37 + g)) % {n}]
-                                     FROM generate_series(1, 12) g), ' '),
-               'received', 0, false, false, now()
-        FROM tickets t, generate_series(1, {per_ticket}) k""",
-        "ANALYZE",
-    ]
-    with db.engine.begin() as conn:
-        raw = conn.connection.dbapi_connection  # no parameters: '%' is the modulo operator
-        for statement in sql:
-            raw.execute(statement)
 
 
 def fill_sqlite(db, tickets, per_ticket, sector_ids, connection_id):
@@ -179,19 +127,6 @@ def indexed_contacts(q):
     return rows
 
 
-def time_it(fn, rounds):
-    from atendimento.extensions import db
-
-    fn()  # warm: plans and pages
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-        db.session.rollback()
-    return percentiles(samples)
-
-
 def run(backend, url, args):
     from atendimento.extensions import db
     from atendimento.tickets.search import search_messages
@@ -224,18 +159,6 @@ def run(backend, url, args):
             print(f"{f'contacts {q!r}, LIKE scan':58} {old[0]:8.1f} {old[1]:8.1f}   p95 ×{old[1] / new[1]:.1f}")
         db.session.remove()
         db.engine.dispose()
-
-
-def ensure_database(url):
-    from atendimento.config import normalize_database_url
-
-    url = sa.engine.make_url(normalize_database_url(url))
-    server = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}):
-            conn.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
-    server.dispose()
-    return url.render_as_string(hide_password=False)
 
 
 def main():
