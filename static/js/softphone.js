@@ -119,7 +119,7 @@
     return call.steps;
   }
   function newCall(direction, num, extra) {
-    const call = { direction: direction, number: num, answered: false, done: false };
+    const call = Object.assign({ direction: direction, number: num, answered: false, done: false }, extra || {});
     call.steps = send("POST", root.dataset.callsUrl, Object.assign({ channel: "sip", direction: direction, number: num }, extra || {}))
       .then(function (json) { call.id = json.id; api.callId = json.id; return json; })
       .catch(function () { return null; });
@@ -211,6 +211,18 @@
     });
     session.on("newDTMF", function (e) {
       if (e.originator === "remote") api.receivedDtmf += e.dtmf.tone;  // for the tests' eyes
+    });
+    session.on("refer", function (e) {
+      // The other side transfers us (blind): call the target; this call ends when they hang up.
+      const target = e.request.refer_to.uri.user || "";
+      e.accept(function (next) {
+        const moved = newCall("out", target, { ticket_id: call.ticket_id, contact_id: call.contact_id });
+        current = moved;
+        peer.textContent = target;
+        clock.textContent = L("CallingNow");
+        setState("calling");
+        wire(moved, next);
+      }, { mediaConstraints: { audio: true, video: false }, pcConfig: { iceServers: config.ice_servers || [] } });
     });
     session.on("ended", function (e) { api.lastCause = e.cause; finish(call); });
     session.on("failed", function (e) {
@@ -332,7 +344,12 @@
     e.preventDefault();
     const to = transferTo.value.replace(/[^0-9*#+A-Za-z._-]/g, "");
     if (!to || !current) return;
-    current.session.refer("sip:" + to + "@" + domain);
+    const session = current.session;
+    session.refer("sip:" + to + "@" + domain, { eventHandlers: {
+      // The transferee reached the target: our part of the call is over.
+      accepted: function () { if (!session.isEnded()) session.terminate(); },
+      failed: function () { say(L("CallFailed") + ": " + to); }
+    } });
     say(L("Transferred") + " " + to);
   });
   document.addEventListener("click", function (e) {

@@ -34,8 +34,9 @@ def kamailio(tmp_path):
 
 def give_sip_account(user, sip, extension, password=None) -> None:
     """The user's SIP account as the profile saves it (SPEC §2), pointing at the test Kamailio."""
-    from atendimento.calls import accounts  # F's storage: seals the password at rest
-    accounts.save_sip_account(user, {
+    from atendimento.calls import sip_account  # seals the password at rest
+
+    sip_account.save_sip_account(user, {
         "ws_url": sip.ws_url, "sip_uri": f"sip:{extension}@{sip.domain}", "authorization_user": extension,
         "password": password or PASSWORDS[extension], "display_name": user.name})
 
@@ -211,6 +212,36 @@ def test_a_second_call_while_in_a_call_is_refused_busy(browser, live_server, liv
         expect(bruno.locator(".sp-notice")).to_contain_text(pt(live_app, "Busy: refused a call from"))
         expect(bruno.locator("#softphone")).to_have_attribute("data-state", "incall")  # the first call goes on
         assert inbound_bytes(bruno) > 0
+    finally:
+        for ctx in (ana_ctx, bruno_ctx, carla_ctx):
+            ctx.close()
+
+
+def test_a_blind_transfer_hands_the_other_side_to_another_extension(browser, live_server, live_app, team):
+    ana_ctx, ana = softphone(browser, live_server, "ana@example.com", f"/tickets/{team}")
+    bruno_ctx, bruno = softphone(browser, live_server, "bruno@example.com")
+    carla_ctx, carla = softphone(browser, live_server, "carla@example.com")
+    try:
+        for page in (ana, bruno, carla):
+            registered(page)
+        ana.locator("[data-call-number]").click()
+        bruno.get_by_role("alertdialog").get_by_role("button", name=pt(live_app, "Answer")).click()
+        expect(ana.locator("#softphone")).to_have_attribute("data-state", "incall")
+
+        ana.locator("#softphone").get_by_role("button", name=pt(live_app, "Transfer"), exact=True).click()
+        ana.get_by_label(pt(live_app, "Extension to transfer to")).fill("1003")
+        ana.get_by_label(pt(live_app, "Extension to transfer to")).press("Enter")
+        popup = carla.get_by_role("alertdialog")
+        expect(popup).to_contain_text("1002")
+        popup.get_by_role("button", name=pt(live_app, "Answer")).click()
+
+        expect(ana.locator("#softphone")).to_have_attribute("data-state", "idle")
+        for page in (bruno, carla):
+            expect(page.locator("#softphone")).to_have_attribute("data-state", "incall")
+        first = (inbound_bytes(bruno), inbound_bytes(carla))
+        time.sleep(1.5)
+        second = (inbound_bytes(bruno), inbound_bytes(carla))
+        assert second[0] > first[0] > 0 and second[1] > first[1] > 0, (first, second)
     finally:
         for ctx in (ana_ctx, bruno_ctx, carla_ctx):
             ctx.close()
