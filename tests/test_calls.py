@@ -161,3 +161,23 @@ def test_caller_lookup_follows_visibility(factory, client, auth):
     auth.logout()
     auth.login(carla)
     assert client.get("/calls/caller?number=5511987654321").json == {"contact": None, "ticket": None}
+
+
+def test_admin_sets_and_removes_a_users_sip_account(factory, client, auth):
+    ana, admin = factory.user("Ana"), factory.admin()
+    auth.login(admin)
+    form = client.get(f"/admin/users/{ana.id}")
+    assert form.status_code == 200 and b'id="sip-form"' in form.data
+    refused = client.post(f"/admin/users/{ana.id}/sip", data={"ws_url": "wss://pbx.example.com/ws",
+                                                             "sip_uri": "sip:1001@pbx.example.com"})
+    assert refused.status_code == 422  # a first account needs its password
+    saved = client.post(f"/admin/users/{ana.id}/sip", data={"ws_url": "wss://pbx.example.com/ws",
+                                                           "sip_uri": "sip:1001@pbx.example.com",
+                                                           "password": "ramal-1001"})
+    assert saved.status_code == 302
+    db.session.expire_all()
+    assert sip_account.softphone_config(db.session.get(User, ana.id))["password"] == "ramal-1001"
+    assert b"ramal-1001" not in client.get(f"/admin/users/{ana.id}").data
+    assert client.post(f"/admin/users/{ana.id}/sip", data={"remove": "1"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, ana.id).sip_account is None

@@ -19,6 +19,7 @@ from ..auth.service import credentials_changed, keep_this_session, revoke_tokens
 from ..errors import Conflict
 from ..extensions import db
 from ..models import PROFILES, Sector, Ticket, User
+from ..schema import form_rules
 from ..schema import (LANGUAGE_OPTIONS, LANGUAGES, Boolean, Choice, Email, Password, Rows, Schema, Text, TimeZone,
                       check_password, invalid, personal_words)
 from ..serializers import iso
@@ -183,13 +184,28 @@ def _values(user) -> dict:
             "language": user.language or "", "timezone": user.timezone or ""}
 
 
-def _user_form(user, values=None, error=None):
+def _user_form(user, values=None, error=None, sip_values=None, sip_error=None):
+    from ..calls import sip_account
+
+    sip_context = {} if user is None else dict(
+        has_sip=sip_account.has_softphone(user), sip_rules=form_rules(sip_account.SipAccount),
+        sip_values=sip_values if sip_values is not None else sip_account.form_values(user),
+        sip_errors=sip_error.fields if sip_error else {}, sip_message=sip_error.message if sip_error else None)
+    if sip_error is not None:
+        return render_form("admin/user_form.html", error=None, schema=UserCreate.partial(), section="users", user=user,
+                           values=_values(user), **_form_choices(), **sip_context)[0], sip_error.status
     return render_form(
         "admin/user_form.html", error=error, schema=UserCreate if user is None else UserCreate.partial(),
         section="users", user=user, values=values if values is not None else _values(user),
         sectors=list_sectors(), profiles=[(p, profile_label(p)) for p in PROFILES],
         languages=[("", _("Default (Português)"))] + list(LANGUAGE_OPTIONS),
-        default_zone=_("Default (%(zone)s)", zone=_default_zone()), zone_groups=timezone_groups())
+        default_zone=_("Default (%(zone)s)", zone=_default_zone()), zone_groups=timezone_groups(), **sip_context)
+
+
+def _form_choices() -> dict:
+    return dict(sectors=list_sectors(), profiles=[(p, profile_label(p)) for p in PROFILES],
+                languages=[("", _("Default (Português)"))] + list(LANGUAGE_OPTIONS),
+                default_zone=_("Default (%(zone)s)", zone=_default_zone()), zone_groups=timezone_groups())
 
 
 def _default_zone() -> str:
@@ -234,3 +250,28 @@ def delete_user_page(user_id):
     user = get_user(current_user, user_id)
     return delete_page(lambda: delete_user(current_user, user.id), _("User %(name)s deleted.", name=user.name),
                        url_for(".users"), url_for(".edit_user", user_id=user.id))
+
+
+SIP_FIELDS = ("ws_url", "sip_uri", "authorization_user", "password", "display_name")
+
+
+@bp.route("/users/<int:user_id>/sip", methods=["POST"], endpoint="user_sip")
+def user_sip_page(user_id):
+    """An admin sets any user's softphone account (never reading its password back)."""
+    from flask import flash, redirect
+
+    from ..calls import sip_account
+    from ..errors import InvalidInput
+
+    user = get_user(current_user, user_id)
+    if "remove" in request.form:
+        sip_account.remove_sip_account(user)
+        flash(_("SIP account removed."), "success")
+        return redirect(url_for(".edit_user", user_id=user.id, _anchor="sip-account"))
+    data = {key: request.form.get(key, "") for key in SIP_FIELDS}
+    try:
+        sip_account.save_sip_account(user, data)
+    except InvalidInput as error:
+        return _user_form(user, sip_values={k: v for k, v in data.items() if k != "password"}, sip_error=error)
+    flash(_("SIP account saved."), "success")
+    return redirect(url_for(".edit_user", user_id=user.id, _anchor="sip-account"))
