@@ -164,6 +164,11 @@ def test_a_call_from_the_ticket_header_is_answered_with_audio_both_ways(browser,
         assert call["duration"] is not None and call["duration"] >= 2
         assert ana.refused == [] and bruno.refused == []
         ana.reload()
+        # The ticket's timeline tells the call's story, its duration on the end.
+        ended = ana.locator(".timeline-item.event-call_ended")
+        expect(ended).to_contain_text(f"{call['duration'] // 60}:{call['duration'] % 60:02d}")
+        expect(ana.locator(".timeline-item.event-call_answered")).to_have_count(1)
+        ended.scroll_into_view_if_needed()
         ana.screenshot(path=f"{SHOTS}/softphone-timeline.png")
     finally:
         ana_ctx.close()
