@@ -181,3 +181,28 @@ def test_admin_sets_and_removes_a_users_sip_account(factory, client, auth):
     assert client.post(f"/admin/users/{ana.id}/sip", data={"remove": "1"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(User, ana.id).sip_account is None
+
+
+def test_missed_call_on_a_contact_without_active_ticket_opens_one_live(factory, app):
+    from atendimento import events
+
+    sales = factory.sector("Comercial")
+    ana = factory.user("Ana", sectors=[sales])
+    old = factory.ticket(factory.connection(sectors=[sales]), sector=sales, sender="5511987654321")
+    old.status = "closed"
+    db.session.commit()
+    seen = []
+
+    def listen(_sender, name, ticket_id, data):
+        seen.append((name, ticket_id))
+
+    events.domain_event.connect(listen)
+    try:
+        call = service.start_call(ana, {"channel": "sip", "direction": "in", "number": "11987654321"})
+        service.step_call(ana, call.id, {"ended": True})
+    finally:
+        events.domain_event.disconnect(listen)
+    fresh = db.session.scalar(select(Ticket).where(Ticket.contact_id == old.contact_id, Ticket.status == "pending"))
+    assert fresh is not None and fresh.id != old.id and fresh.unread == 1
+    assert ("ticket.created", fresh.id) in seen and ("message.created", fresh.id) in seen
+    assert db.session.get(Call, call.id).outcome == "missed"

@@ -133,3 +133,29 @@ def test_sends_racing_with_one_idempotency_key_store_one_message(app, factory, r
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Message).where(
         Message.ticket_id == ticket_id, Message.direction == "out")) == 1
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_concurrent_call_answers_have_exactly_one_winner(app, factory, round_):
+    """A WhatsApp call rings everyone who may see the ticket; of all answering at once one wins."""
+    from atendimento.calls import service as calls
+    from atendimento.models import Call, User
+
+    sector = factory.sector("Vendas")
+    users = [factory.user(f"Atendente {i}", sectors=[sector]) for i in range(THREADS)]
+    ticket = factory.ticket(sector=sector)
+    call = calls.create_call("whatsapp", "in", "5511987654321", ticket=ticket, contact=ticket.contact)
+    user_ids, call_id = [u.id for u in users], call.id
+
+    def answer(i):
+        return calls.answer_call(db.session.get(User, user_ids[i]), call_id).user_id
+
+    results = run_together(app, answer)
+    winners = [r for r in results if isinstance(r, int)]
+    losers = [r for r in results if isinstance(r, calls.AlreadyAnswered)]
+    assert len(winners) == 1 and len(losers) == THREADS - 1, results
+    db.session.expire_all()
+    assert db.session.get(Call, call_id).user_id == winners[0]
+    answered = db.session.scalar(select(func.count()).select_from(TicketEvent).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "call_answered"))
+    assert answered == 1
