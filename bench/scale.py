@@ -1,34 +1,50 @@
-"""Tab counts and the Atendimento page as the history grows (issue 13, part 6): 1 k and 100 k tickets.
+"""Tab counts, lists, searches and the contact's tickets as the history grows (issue 13): 1 k and 100 k tickets.
 
-Builds its own PostgreSQL database (bulk SQL) with ``--sizes`` tickets each (default 1 000 and
-100 000) of ``--per-ticket`` messages, four sectors, 20 tickets waiting and 30 in progress
-whatever the size and the rest closed (a help desk's history); then, as an admin and as an
-attendant of one sector, times:
+Builds its own PostgreSQL database (bench/fill.py, bulk SQL; dropped at the end unless
+``--keep``) with ``--sizes`` tickets each (default 1 000 and 100 000) of ``--per-ticket``
+messages (default 10: 1 M messages at 100 k) of Portuguese text, four sectors, 20 tickets
+waiting and 30 in progress whatever the size and the rest closed (a help desk's history);
+starts the app under gunicorn (gunicorn.conf.py, gevent, ``--workers`` on loopback) and
+times through HTTP, as an admin and as an attendant of one sector, on one keep-alive
+connection (the pages logged in through the form, the API with a bearer token):
 
-- the tab counts the old way (one GROUP BY over every visible ticket, the query before this
-  change) and the new ``queries.tab_counts`` (active tickets exactly, Finalizados up to 999);
-- ``GET /tickets/counts`` and ``GET /tickets?tab=pending`` / ``?tab=closed`` (the whole page)
-  through the WSGI app in this process (a logged-in test client; no gunicorn, no network);
-- ``GET /api/v1/contacts/<id>/tickets`` and the contact's full history page.
+- ``GET /tickets/counts``, each tab as the page (``/tickets?tab=…``) and via the API;
+- a contact search (``/api/v1/tickets?q=`` and ``/api/v1/contacts?q=``);
+- a message search (``/api/v1/search?q=``) for a common word and a rare one;
+- ``GET /api/v1/contacts/<id>/tickets`` and the contact's full history page;
 
-Prints p50/p95 per case at each size and the 100 k / 1 k ratio of the p95. Figures only.
+and in this process the tab counts the old way (one GROUP BY over every visible ticket)
+against ``queries.tab_counts``, and the message search against the old ``LIKE '%…%'`` scan.
 
-    .venv/bin/python bench/scale.py [--sizes 1000,100000] [--per-ticket 2] [--rounds 30]
-        [--database postgresql://postgres@127.0.0.1:5432/atd_bench_scale]
+Prints p50/p95 per case at each size, the largest / smallest p95 ratio and the targets
+(p95 <= 30 ms at 100 k and <= 1.3x its 1 k figure; search >= 10x faster than LIKE).
+Figures only; ``--quick`` is a smoke run of a few seconds.
+
+    .venv/bin/python bench/scale.py [--quick] [--sizes 1000,100000] [--per-ticket 10] [--rounds 30]
+        [--workers 1] [--port 18013] [--database postgresql://postgres@127.0.0.1:5432/bench_scale] [--keep]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import re
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import requests
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.fill import SECTORS, ensure_database, fill_postgresql, time_it  # noqa: E402
+from bench.fill import RARE, SECTORS, ensure_database, fill_postgresql, percentiles, time_it  # noqa: E402
+from bench.search import old_message_scan  # noqa: E402
+
+PASSWORD = "secret123"  # tests.factories' password
 
 def old_tab_counts(user):
     """The counts before issue 13: one GROUP BY over every ticket the user may see."""
@@ -49,11 +65,85 @@ def old_tab_counts(user):
     return counts
 
 
-def measure(url, tickets, args) -> dict:
-    from atendimento import create_app
+@contextlib.contextmanager
+def gunicorn(url, port, workers):
+    """The app under gunicorn (gunicorn.conf.py, gevent) on loopback, on the bench's database."""
+    env = dict(os.environ, DATABASE_URL=url, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers),
+               SECRET_KEY="bench", OUTBOX_WORKER="0", LOGIN_LIMIT_PER_ACCOUNT="1000 per minute",
+               LOGIN_LIMIT_PER_ADDRESS="1000 per minute")
+    env.pop("REDIS_URL", None)
+    log = open(Path(tempfile.gettempdir()) / f"bench_scale_gunicorn_{port}.log", "w")  # noqa: SIM115
+    process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", "app:app"],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        for _ in range(300):
+            try:
+                requests.get(f"http://127.0.0.1:{port}/login", timeout=60)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("gunicorn did not answer")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def http_time(session, url, rounds, headers=None):
+    def get():
+        response = session.get(url, headers=headers)
+        assert response.status_code == 200, (url, response.status_code)
+    get()  # warm
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        get()
+        samples.append(time.perf_counter() - started)
+    return percentiles(samples)
+
+
+def over_http(args, label, who, contact_id):
+    """Each tab via the API and the page, the counts, a contact search, a message search (a common
+    word and a rare one), the contact's tickets: one keep-alive connection, logged in by the form."""
     from atendimento.auth.service import issue_token
     from atendimento.extensions import db
-    from atendimento.tickets.queries import tab_counts
+
+    _token, raw = issue_token(who)
+    db.session.commit()
+    bearer = {"Authorization": f"Bearer {raw}"}
+    base = args.base_url
+    session = requests.Session()
+    page = session.get(f"{base}/login").text
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = session.post(f"{base}/login", data={"email": who.email, "password": PASSWORD, "csrf_token": csrf},
+                            allow_redirects=False)
+    assert response.status_code == 302, response.status_code
+    results = {f"GET /tickets/counts ({label})": http_time(session, f"{base}/tickets/counts", args.rounds)}
+    for tab in ("pending", "open", "closed"):
+        results[f"GET /tickets?tab={tab} page ({label})"] = http_time(
+            session, f"{base}/tickets?tab={tab}&view=all", args.rounds)
+        results[f"GET /api/v1/tickets?status={tab} ({label})"] = http_time(
+            session, f"{base}/api/v1/tickets?status={tab}", args.rounds, bearer)
+    results[f"GET /api/v1/tickets?q=silva 12 ({label})"] = http_time(
+        session, f"{base}/api/v1/tickets?q=silva%2012", args.rounds, bearer)
+    results[f"GET /api/v1/contacts?q=silva 12 ({label})"] = http_time(
+        session, f"{base}/api/v1/contacts?q=silva%2012", args.rounds, bearer)
+    for word in ("entrega", RARE):
+        results[f"GET /api/v1/search?q={word} ({label})"] = http_time(
+            session, f"{base}/api/v1/search?q={word}", args.rounds, bearer)
+    results[f"GET /api/v1/contacts/<id>/tickets ({label})"] = http_time(
+        session, f"{base}/api/v1/contacts/{contact_id}/tickets", args.rounds, bearer)
+    results[f"GET /contacts/<id>/history page ({label})"] = http_time(
+        session, f"{base}/contacts/{contact_id}/history", args.rounds)
+    session.close()
+    return results
+
+
+def measure(url, tickets, args) -> dict:
+    from atendimento import create_app
+    from atendimento.extensions import db
     from tests.factories import Factory
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "REDIS_URL": None, "OUTBOX_WORKER": False,
@@ -74,51 +164,84 @@ def measure(url, tickets, args) -> dict:
         print(f"\n{tickets} tickets built in {time.perf_counter() - started:.0f} s")
         contact_id = db.session.scalar(sa.text("SELECT contact_id FROM tickets WHERE sector_id = :s ORDER BY id "
                                                "LIMIT 1"), {"s": sectors[0].id})
-        for label, who in (("admin", admin), ("attendant", attendants[0])):
-            old = old_tab_counts(who)
-            new = tab_counts(who)
-            assert {k: old[k] for k in ("pending", "open", "mine")} == {k: new[k] for k in ("pending", "open", "mine")}
-            results[f"counts, old GROUP BY ({label})"] = time_it(lambda: old_tab_counts(who), args.rounds)
-            results[f"counts, tab_counts ({label})"] = time_it(lambda: tab_counts(who), args.rounds)
-            client = app.test_client()
-            assert client.post("/login", data={"email": who.email, "password": "secret123"}).status_code == 302
-            _token, raw = issue_token(who)
-            bearer = {"Authorization": f"Bearer {raw}"}
-
-            def get(path, headers=None, client=client):
-                response = client.get(path, headers=headers)
-                assert response.status_code == 200, (path, response.status_code)
-
-            results[f"GET /tickets/counts ({label})"] = time_it(lambda: get("/tickets/counts"), args.rounds)
-            for tab in ("pending", "open", "closed"):
-                results[f"GET /tickets?tab={tab} page ({label})"] = time_it(
-                    lambda tab=tab: get(f"/tickets?tab={tab}&view=all"), args.rounds)
-                results[f"GET /api/v1/tickets?status={tab} ({label})"] = time_it(
-                    lambda tab=tab: get(f"/api/v1/tickets?status={tab}", bearer), args.rounds)
-            results[f"GET /api/v1/contacts/<id>/tickets ({label})"] = time_it(
-                lambda: get(f"/api/v1/contacts/{contact_id}/tickets", bearer), args.rounds)
-            results[f"GET /contacts/<id>/history ({label})"] = time_it(
-                lambda: get(f"/contacts/{contact_id}/history"), args.rounds)
+        with gunicorn(url, args.port, args.workers) as args.base_url:
+            for label, who in (("admin", admin), ("attendant", attendants[0])):
+                results.update(measure_user(args, label, who, contact_id))
         db.session.remove()
         db.engine.dispose()
     return results
 
 
+def measure_user(args, label, who, contact_id):
+    from atendimento.tickets.queries import tab_counts
+    from atendimento.tickets.search import search_messages
+
+    results = {}
+    old = old_tab_counts(who)
+    new = tab_counts(who)
+    assert {k: old[k] for k in ("pending", "open", "mine")} == {k: new[k] for k in ("pending", "open", "mine")}
+    results[f"counts, old GROUP BY ({label})"] = time_it(lambda: old_tab_counts(who), args.rounds)
+    results[f"counts, tab_counts ({label})"] = time_it(lambda: tab_counts(who), args.rounds)
+    results.update(over_http(args, label, who, contact_id))
+    for word in ("entrega", RARE):  # the old LIKE scan against the index, same process, same run
+        results[f"search {word!r} in-process, old LIKE scan ({label})"] = time_it(
+            lambda word=word: old_message_scan(who, word), args.rounds)
+        results[f"search {word!r} in-process, full-text index ({label})"] = time_it(
+            lambda word=word: search_messages(who, word), args.rounds)
+    return results
+
+
+TARGET_MS, TARGET_RATIO, TARGET_SEARCH = 30.0, 1.3, 10.0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,100000")
-    parser.add_argument("--per-ticket", type=int, default=2)
+    parser.add_argument("--per-ticket", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/atd_bench_scale")
+    parser.add_argument("--quick", action="store_true", help="a smoke run in seconds: 100 and 300 tickets, 3 rounds")
+    parser.add_argument("--port", type=int, default=18013)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/bench_scale")
+    parser.add_argument("--keep", action="store_true", help="keep the bench's database afterwards")
     args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.per_ticket, args.rounds = "100,300", 3, 3
     url = ensure_database(args.database)
     sizes = [int(s) for s in args.sizes.split(",")]
-    runs = {size: measure(url, size, args) for size in sizes}
+    try:
+        runs = {size: measure(url, size, args) for size in sizes}
+    finally:
+        if not args.keep:
+            drop_database(url)
     small, large = sizes[0], sizes[-1]
-    print(f"\n{'case':52} " + " ".join(f"{f'p50@{s}':>10} {f'p95@{s}':>10}" for s in sizes) + f" {'p95 ratio':>9}")
+    print(f"\n{'case':62} " + " ".join(f"{f'p50@{s}':>10} {f'p95@{s}':>10}" for s in sizes) + f" {'p95 ratio':>9}")
+    misses = []
     for case in runs[small]:
         figures = " ".join(f"{runs[s][case][0]:10.1f} {runs[s][case][1]:10.1f}" for s in sizes)
-        print(f"{case:52} {figures} {runs[large][case][1] / runs[small][case][1]:9.2f}")
+        ratio = runs[large][case][1] / runs[small][case][1]
+        print(f"{case:62} {figures} {ratio:9.2f}")
+        if case.startswith("GET ") and (runs[large][case][1] > TARGET_MS or ratio > TARGET_RATIO):
+            misses.append(case)
+    print(f"\ntargets at {large}: every GET p95 <= {TARGET_MS:.0f} ms and <= {TARGET_RATIO}x its {small} figure; "
+          f"message search >= {TARGET_SEARCH:.0f}x faster than the LIKE scan")
+    for case in runs[large]:
+        if "old LIKE scan" in case:
+            index = case.replace("old LIKE scan", "full-text index")
+            speedup = runs[large][case][1] / runs[large][index][1]
+            print(f"  {case.replace(', old LIKE scan', '')}: LIKE p95 / index p95 = {speedup:.1f}x"
+                  f"{'' if speedup >= TARGET_SEARCH else '  (below target)'}")
+    print("  over a target:" if misses else "  every GET within its targets")
+    for case in misses:
+        print(f"    {case}")
+
+
+def drop_database(url):
+    url = sa.engine.make_url(url)
+    server = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+    server.dispose()
 
 
 if __name__ == "__main__":
