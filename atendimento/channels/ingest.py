@@ -87,12 +87,17 @@ def handle(connection: WebhookConnection, adapter, payload, parts: dict | None =
         media = getattr(item, "media", None)
         if parts and media is not None and isinstance(media.inline, str):
             media.inline = parts.get(media.inline, media.inline)
+    from ..calls import whatsapp as whatsapp_calls
+    from .whatsapp_cloud import CallEvent
+
+    calls = [item for item in items if isinstance(item, CallEvent)]
+    items = [item for item in items if not isinstance(item, CallEvent)]
     readable = [fit(item) for item in items if not isinstance(item, Unreadable)]
     unreadable = [item.reason for item in items if isinstance(item, Unreadable)]
     counts["unreadable"] = len(unreadable)
     for reason in unreadable:
         current_app.logger.warning("webhook of connection %s: an item could not be read: %s", connection.id, reason)
-    if unreadable and not readable:
+    if unreadable and not readable and not calls:
         raise WebhookRejected(400, f"no item of the webhook could be read: {unreadable[0]}"[:300])
     plain = []  # consecutive customer messages the group commit may take
     model = _Loader(connection)
@@ -118,6 +123,8 @@ def handle(connection: WebhookConnection, adapter, payload, parts: dict | None =
         message = record_echo(model(), adapter, item) if item.from_me else receive(model(), adapter, item)
         counts["stored" if message is not None else "duplicates"] += 1
     _receive_plain(connection, model, adapter, plain, counts)
+    for call in calls:  # WhatsApp Business calls (calls/whatsapp.py)
+        counts["calls"] = counts.get("calls", 0) + whatsapp_calls.receive(model(), call)
     return counts
 
 

@@ -17,6 +17,7 @@ goes out as an interactive message (reply buttons, or a list past three options)
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -104,7 +105,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         change = read_item(payload_model.Change.model_validate, raw)
         if isinstance(change, Unreadable):
             return [change]
-        if change.field not in ("messages", "smb_message_echoes"):
+        if change.field not in ("messages", "smb_message_echoes", "calls"):
             return []
         value = read_item(payload_model.Value.model_validate, change.value)
         if isinstance(value, Unreadable):
@@ -117,6 +118,8 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         items = [read_item(lambda raw: self._message(raw, names), m) for m in value.messages]
         items += [read_item(lambda raw: self._message(raw, names, echo=True), m) for m in value.message_echoes]
         items += [read_item(self._status, s) for s in value.statuses]
+        if change.field == "calls":
+            items += [read_item(lambda raw: _call_event(raw, names), c) for c in value.calls]
         return [item for item in items if item is not None]
 
     def _message(self, raw, names: dict, *, echo: bool = False) -> Incoming | Correction | Unreadable:
@@ -256,6 +259,34 @@ class WhatsAppCloudAdapter(ChannelAdapter):
             raise DeliveryError(describe_error(error), permanent=permanent)
         raise DeliveryError(f"HTTP {response.status}: {response.text(300)}",
                             permanent=http.is_permanent(response.status))
+
+
+@dataclass
+class CallEvent:
+    """One ``calls`` webhook item, handed to calls/whatsapp.py by ingest."""
+
+    call_id: str
+    event: str  # connect / terminate
+    direction: str  # USER_INITIATED / BUSINESS_INITIATED
+    number: str  # the customer's wa_id
+    name: str | None = None
+    sdp_type: str = ""
+    sdp: str = ""
+    status: str = ""
+    duration: int | None = None
+
+
+def _call_event(raw, names: dict) -> CallEvent | Unreadable | None:
+    item = payload_model.CallItem.model_validate(raw)
+    if not item.id or item.event not in ("connect", "terminate"):
+        return None if item.id else Unreadable("call without id")
+    business = item.direction == "BUSINESS_INITIATED"
+    number = item.to if business else item.from_
+    session = item.session
+    return CallEvent(call_id=item.id, event=item.event, direction=item.direction or "USER_INITIATED",
+                     number=number, name=names.get(number) or None,
+                     sdp_type=session.sdp_type if session else "", sdp=session.sdp if session else "",
+                     status=item.status, duration=int(item.duration) if item.duration is not None else None)
 
 
 def _edited_text(msg: payload_model.Content) -> str:

@@ -33,6 +33,7 @@ class Value(ProviderModel):
     messages: list = []
     statuses: list = []
     message_echoes: list = []  # smb_message_echoes: sent from the WhatsApp Business app
+    calls: list = []  # field "calls": connect / terminate of a WhatsApp Business call
 
 
 class Change(ProviderModel):
@@ -156,3 +157,21 @@ class Status(ProviderModel):
     status: Str = ""
     errors: list[dict] = []
     biz_opaque_callback_data: Str = ""
+
+
+class CallSession(ProviderModel):
+    sdp_type: Str = ""
+    sdp: str = ""  # kept byte for byte: an SDP ends with CRLF, which Str would strip
+
+
+class CallItem(ProviderModel):
+    """``value.calls[]``: ``event`` connect (``session`` offer or answer) or terminate."""
+
+    id: Str = ""
+    event: Str = ""
+    direction: Str = ""  # USER_INITIATED / BUSINESS_INITIATED
+    from_: Str = Field("", alias="from")
+    to: Str = ""
+    status: Str = ""
+    duration: Number | None = None
+    session: CallSession | None = None

@@ -16,6 +16,8 @@ TICKET_REMOVED = "ticket.removed"
 # An @mention in a note (SPEC §6.1): only for the user it names, while they may see the ticket.
 MENTION = "mention"
 RESET = "reset"
+# A WhatsApp call ringing, answered, ended (calls/whatsapp.py): to whoever may see its ticket.
+CALL_EVENTS = frozenset({"call.ringing", "call.answered", "call.ended"})
 # Internal: tells open streams to reload their users; never sent to a browser.
 VIEWERS_CHANGED = "viewers.changed"
 # Internal, in the log: a publisher gave events up (every stream that reads it sends ``reset``),
@@ -109,6 +111,9 @@ class Event:
             frame = encode(self.id, RESET, {})
         elif self.name == MENTION and self.probe is not None:
             if self.ticket.get("mentioned_id") == getattr(viewer, "id", None) and may_see(self.probe):
+                frame = self.frame_in(None)
+        elif self.name in CALL_EVENTS and self.probe is not None:
+            if may_see(self.probe):
                 frame = self.frame_in(None)
         elif self.name in DELIVERABLE and self.probe is not None:
             if may_see(self.probe):
