@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from ..api.errors import domain_error, http_error
 from ..errors import DomainError, InvalidInput
 from ..serializers import ticket_json
-from . import bp, service, sip_account
+from . import bp, service, sip_account, whatsapp
 
 
 @bp.errorhandler(DomainError)
@@ -74,3 +74,41 @@ def _url(ticket):
     from flask import url_for
 
     return url_for("tickets.show", ticket_id=ticket.id)
+
+
+# -- WhatsApp Business calls (calls/whatsapp.py) -------------------------------------
+
+@bp.get("/calls/<call_id>/offer")
+@login_required
+def whatsapp_offer(call_id):
+    return whatsapp.offer(current_user, call_id), 200, {"Cache-Control": "no-store"}
+
+
+@bp.get("/calls/<call_id>/answer-sdp")
+@login_required
+def whatsapp_answer_sdp(call_id):
+    return whatsapp.answer_sdp(current_user, call_id), 200, {"Cache-Control": "no-store"}
+
+
+@bp.post("/calls/<call_id>/answer")
+@login_required
+def whatsapp_answer(call_id):
+    return service.call_json(whatsapp.answer(current_user, call_id, _body().get("sdp")))
+
+
+@bp.post("/calls/<call_id>/reject")
+@login_required
+def whatsapp_reject(call_id):
+    return service.call_json(whatsapp.reject(current_user, call_id))
+
+
+@bp.post("/calls/<call_id>/terminate")
+@login_required
+def whatsapp_terminate(call_id):
+    return service.call_json(whatsapp.terminate(current_user, call_id))
+
+
+@bp.post("/calls/whatsapp")
+@login_required
+def whatsapp_place():
+    return service.call_json(whatsapp.place(current_user, _body())), 201

@@ -8,12 +8,17 @@ BUSINESS_INITIATED ``connect`` carries the customer's SDP answer: kept for the c
 """
 from __future__ import annotations
 
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select, update
 
+from ..channels.base import DeliveryError
+from ..channels.registry import adapter_for
+from ..errors import DomainError, InvalidInput
 from ..events import publish
 from ..extensions import db
-from ..models import Call, Connection, Ticket, TicketEvent
+from ..models import Call, Connection, Ticket, TicketEvent, User
 from ..tickets import inbound
+from ..tickets.visibility import get_visible_ticket
 from . import service
 
 RINGING, ANSWERED, ENDED = "call.ringing", "call.answered", "call.ended"
@@ -79,6 +84,9 @@ def _answered_by_customer(connection: Connection, event) -> int:
                        .execution_options(synchronize_session=False))
     db.session.commit()
     db.session.expire(call)
+    if call.user is not None and call.answered_at is None and call.ended_at is None:
+        call = service.answer_call(call.user, call.id)  # the customer picked up
+    announce(ANSWERED, call, user_id=call.user_id, sdp=data["answer"]["sdp"])
     return 1
 
 
@@ -93,3 +101,119 @@ def _terminate(connection: Connection, event) -> int:
         return 0
     announce(ENDED, call, outcome=call.outcome, duration=call.duration)
     return 1
+
+
+# -- the browser's steps (routes.py): answer, reject, hang up, place -----------------
+
+class ProviderFailed(DomainError):
+    status = 502
+    code = "provider_failed"
+    default_message = _l("WhatsApp refused the call.")
+
+
+def _adapter(call: Call):
+    if call.channel != "whatsapp" or call.connection is None or call.connection.kind != "whatsapp_cloud":
+        raise InvalidInput(_("This is not a WhatsApp call."))
+    return adapter_for(call.connection)
+
+
+def offer(actor: User, call_id) -> dict:
+    """``GET /calls/<id>/offer``: the customer's SDP offer, for whoever may see the call."""
+    call = service.get_visible_call(actor, call_id)
+    _adapter(call)
+    return {"call_id": call.id, **(call.data.get("offer") or {"sdp_type": "offer", "sdp": ""})}
+
+
+def answer_sdp(actor: User, call_id) -> dict:
+    """``GET /calls/<id>/answer-sdp``: the customer's answer to a call we placed, once it came."""
+    call = service.get_visible_call(actor, call_id)
+    return {"call_id": call.id, "answer": call.data.get("answer"), "outcome": call.outcome,
+            "ended": call.ended_at is not None}
+
+
+def _failed(call: Call, error: DeliveryError) -> None:
+    """Meta refused a step: the call ends as failed (the service ends it; failed stays even
+    after an answer, since no audio ever flowed through Meta)."""
+    try:
+        call = service.end_call(None, call=call, outcome="failed")
+    except service.CallEnded:
+        pass
+    db.session.execute(update(Call).where(Call.id == call.id).values(outcome="failed")
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+    db.session.expire(call)
+    announce(ENDED, call, outcome="failed", duration=call.duration)
+    raise ProviderFailed(_("WhatsApp refused the call: %(reason)s", reason=str(error)))
+
+
+def answer(actor: User, call_id, sdp) -> Call:
+    """``POST /calls/<id>/answer``: the first attendant wins (the service's one conditional
+    UPDATE; the loser gets 409), then Meta gets ``pre_accept`` and ``accept`` with our answer."""
+    if not isinstance(sdp, str) or not sdp.strip():
+        raise InvalidInput(_("The answer has no SDP."), fields={"sdp": _("Required.")})
+    call = service.get_visible_call(actor, call_id)
+    adapter = _adapter(call)
+    call = service.answer_call(actor, call.id)
+    announce(ANSWERED, call, user_id=actor.id, by_name=actor.name)
+    try:
+        for action in ("pre_accept", "accept"):
+            adapter.call_action(action, call_id=call.external_id, sdp_type="answer", sdp=sdp)
+    except DeliveryError as error:
+        _failed(call, error)
+    return call
+
+
+def reject(actor: User, call_id) -> Call:
+    call = service.get_visible_call(actor, call_id)
+    adapter = _adapter(call)
+    call = service.end_call(actor, call=call, outcome="rejected")
+    announce(ENDED, call, outcome=call.outcome, duration=call.duration)
+    try:
+        adapter.call_action("reject", call_id=call.external_id)
+    except DeliveryError as error:
+        raise ProviderFailed(_("WhatsApp refused the call: %(reason)s", reason=str(error))) from None
+    return call
+
+
+def terminate(actor: User, call_id) -> Call:
+    """``POST /calls/<id>/terminate``: hang up from the page."""
+    call = service.get_visible_call(actor, call_id)
+    adapter = _adapter(call)
+    call = service.end_call(actor, call=call)
+    announce(ENDED, call, outcome=call.outcome, duration=call.duration)
+    try:
+        adapter.call_action("terminate", call_id=call.external_id)
+    except DeliveryError as error:
+        raise ProviderFailed(_("WhatsApp refused the call: %(reason)s", reason=str(error))) from None
+    return call
+
+
+def place(actor: User, data) -> Call:
+    """``POST /calls/whatsapp`` ``{"ticket_id", "sdp"}``: a business-initiated call with the
+    browser's offer; Meta answers the call id, the customer's answer comes by webhook.
+    A contact who has not granted call permission: Meta's refusal, in its words."""
+    if not isinstance(data, dict):
+        raise InvalidInput(_("The body must be a JSON object."))
+    sdp = data.get("sdp")
+    if not isinstance(sdp, str) or not sdp.strip():
+        raise InvalidInput(_("The offer has no SDP."), fields={"sdp": _("Required.")})
+    ticket = get_visible_ticket(actor, data.get("ticket_id"))
+    connection = ticket.connection
+    if connection is None or connection.kind != "whatsapp_cloud":
+        raise InvalidInput(_("WhatsApp calls go through a WhatsApp Cloud API connection."),
+                           fields={"ticket_id": _("Not a WhatsApp Cloud API ticket.")})
+    contact = ticket.contact
+    number = contact.phone or ""
+    if not number:
+        raise InvalidInput(_("%(name)s has no phone number.", name=contact.display_name))
+    try:
+        answer = adapter_for(connection).call_action("connect", to=number, sdp_type="offer", sdp=sdp)
+    except DeliveryError as error:
+        raise ProviderFailed(_("WhatsApp refused the call: %(reason)s", reason=str(error))) from None
+    calls = answer.get("calls") if isinstance(answer.get("calls"), list) else []
+    call_id = calls[0].get("id") if calls and isinstance(calls[0], dict) else None
+    if not call_id:
+        raise ProviderFailed(_("WhatsApp answered without a call id."))
+    return service.create_call("whatsapp", "out", number, contact=contact, ticket=ticket, user=actor,
+                               connection_id=connection.id, external_id=str(call_id)[:255],
+                               data={"offer": {"sdp_type": "offer", "sdp": sdp}})

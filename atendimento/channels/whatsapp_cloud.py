@@ -241,6 +241,21 @@ class WhatsAppCloudAdapter(ChannelAdapter):
             raise DeliveryError(_("WhatsApp did not accept the file."))
         return as_text(answer["id"])
 
+    def call_action(self, action: str, *, call_id: str | None = None, to: str | None = None,
+                    sdp_type: str | None = None, sdp: str | None = None) -> dict:
+        """``POST {base}/{phone_number_id}/calls`` (Calling API): ``pre_accept``/``accept``
+        (with our SDP answer), ``reject``, ``terminate`` name Meta's ``call_id``; ``connect``
+        places a call ``to`` the customer with our SDP offer. DeliveryError when refused."""
+        body = {"messaging_product": "whatsapp", "action": action}
+        if call_id:
+            body["call_id"] = call_id
+        if to:
+            body["to"] = to
+        if sdp is not None:
+            body["session"] = {"sdp_type": sdp_type, "sdp": sdp}
+        answer = self._call("POST", self._number_url("calls"), json_body=body)
+        return answer if isinstance(answer, dict) else {}
+
     def _call(self, method: str, url: str, *, json_body=None, data=None, content_type=None):
         headers = self._auth()
         if content_type:
