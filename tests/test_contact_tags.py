@@ -230,5 +230,15 @@ def test_changing_tags_announces_each_ticket_of_the_contact_at_a_flat_query_cost
         assert {ticket_id for ticket_id, _ in announced} == set(
             db.session.scalars(select(Ticket.id).where(Ticket.contact_id == contact_id)))
         assert all([t["name"] for t in d["contact"]["tags"]] == ["Atraso"] for _, d in announced)
+        # Years of history: the active ticket and only the newest closed rows get an event.
+        from atendimento.contacts.tags import LIVE_CLOSED_ROWS
+        past_tickets(LIVE_CLOSED_ROWS)
+        assert count([vip[0]]) == few
+        mine = select(Ticket.id).where(Ticket.contact_id == contact_id)
+        active = set(db.session.scalars(mine.where(Ticket.status != "closed")))
+        newest = db.session.scalars(mine.where(Ticket.status == "closed")
+                                    .order_by(Ticket.id.desc()).limit(LIVE_CLOSED_ROWS)).all()
+        assert active and len(announced) == len(active) + LIVE_CLOSED_ROWS
+        assert {ticket_id for ticket_id, _ in announced} == set(newest) | active
     finally:
         domain_event.disconnect(on_event)

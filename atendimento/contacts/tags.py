@@ -6,7 +6,7 @@ The contact itself is found through the visibility clause: hidden means 404."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import delete, func, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Forbidden, InvalidInput
@@ -84,11 +84,21 @@ def remove_contact_tag(actor: User, contact_id, tag_id) -> None:
     announce_tags_changed(contact)
 
 
+# Closed tickets whose rows get the new chips live: the newest ones, those a Finalizados list
+# can be showing. Older rows show them when their page is next rendered.
+LIVE_CLOSED_ROWS = 50
+
+
 def announce_tags_changed(contact: Contact) -> None:
-    """Each of the contact's tickets is ``ticket.updated`` (``changed: ["tags"]``): the list
-    rows of other open pages show the new chips. The tags are read once for all of them."""
+    """The contact's tickets are ``ticket.updated`` (``changed: ["tags"]``): the list rows of
+    other open pages show the new chips. Every active ticket, and the newest closed ones, so a
+    contact with years of history costs a bounded number of events; the tags are read once."""
     tags = [tag_brief(t) for t in contact.tags]
-    for ticket in db.session.scalars(select(Ticket).where(Ticket.contact_id == contact.id).order_by(Ticket.id)):
+    newest_closed = (select(Ticket.id).where(Ticket.contact_id == contact.id, Ticket.status == "closed")
+                     .order_by(Ticket.id.desc()).limit(LIVE_CLOSED_ROWS))
+    shown = select(Ticket).where(Ticket.contact_id == contact.id,
+                                 or_(Ticket.status != "closed", Ticket.id.in_(newest_closed)))
+    for ticket in db.session.scalars(shown.order_by(Ticket.id)):
         data = ticket_json(ticket)
         data["contact"] = {**data["contact"], "tags": tags}
         announce_ticket_updated(ticket, None, changed=("tags",), data=data)
