@@ -148,6 +148,8 @@ def test_timeline_shows_call_steps(factory, client, auth):
     auth.login(ana)
     page = client.get(f"/tickets/{ticket.id}?peek=1").get_data(as_text=True)
     assert "event-call_started" in page and "event-call_answered" in page and "(2:05)" in page
+    # Ana placed it; who answered was the contact, not Ana.
+    assert "Chamada atendida pelo contato" in page and "Chamada atendida por Ana" not in page
 
 
 def test_caller_lookup_follows_visibility(factory, client, auth):

@@ -190,7 +190,8 @@ def answer_call(actor: User, call_id) -> Call:
     if not won:
         _refuse(call.id, actor)
     db.session.expire(call)
-    _step(call, "call_answered", actor)
+    # Outgoing: the contact picked up (the actor placed the call); incoming: the actor answered.
+    _step(call, "call_answered", actor, direction=call.direction)
     db.session.commit()
     return call
 
