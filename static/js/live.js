@@ -58,7 +58,8 @@
       setTimeout(function () { checkSession().then(connect); }, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 60000);
     });
-    ["ticket.created", "ticket.updated", "ticket.removed", "message.created", "message.updated", "mention", "reset"]
+    ["ticket.created", "ticket.updated", "ticket.removed", "message.created", "message.updated", "mention", "reset",
+     "call.ringing", "call.answered", "call.ended"]
       .forEach(function (name) {
         source.addEventListener(name, function (event) {
           if (event.lastEventId) lastEventId = event.lastEventId;
@@ -78,6 +79,9 @@
 
   function handle(name, data) {
     if (name === "reset") return resync();
+    if (name.indexOf("call.") === 0) {  // WhatsApp calls: whatsapp_calls.js rings and stops
+      return document.dispatchEvent(new CustomEvent("atendimento:call", { detail: { name: name, data: data } }));
+    }
     if (name === "mention") {  // someone named me in a note (mentions.js shows the notice)
       const text = window.AtendimentoMentions ? window.AtendimentoMentions.received(data) : "";
       return alertUser(text, data.ticket_id, text);
