@@ -1,0 +1,128 @@
+"""A WhatsApp Business call answered in the page (issue 16, part 3): a second Chromium page
+plays the customer's WhatsApp (its fake microphone makes the SDP offer the signed ``calls``
+webhook carries), a local server plays Meta's Graph ``/{phone_number_id}/calls``; the
+attendant answers, the answer Meta received goes back to the customer's page, audio flows
+both ways (getStats), and Meta's ``terminate`` ends the call in the page."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.channels.fake_provider import FakeProvider
+from tests.factories import Factory
+
+from .conftest import open_inbox
+from .test_softphone import pt
+
+PNID = "106540352242922"
+CUSTOMER = "5511987654321"
+CALL_ID = "wacid.BROWSER1"
+SECRET = "meta-app-secret"
+CUSTOMER_OFFER = """async () => {
+  const stream = await navigator.mediaDevices.getUserMedia({audio: true});
+  const pc = new RTCPeerConnection({iceServers: []});
+  stream.getTracks().forEach(t => pc.addTrack(t, stream));
+  window.customerPc = pc;
+  await pc.setLocalDescription(await pc.createOffer());
+  if (pc.iceGatheringState !== "complete") {
+    await new Promise(r => pc.addEventListener("icegatheringstatechange",
+      () => pc.iceGatheringState === "complete" && r()));
+  }
+  return pc.localDescription.sdp;
+}"""
+BYTES = """async (which) => {
+  const pc = which === "customer" ? window.customerPc : (window.AtendimentoWhatsAppCall || {}).pc;
+  if (!pc) return -1;
+  let bytes = 0;
+  (await pc.getStats()).forEach(r => { if (r.type === "inbound-rtp" && r.kind === "audio") bytes += r.bytesReceived; });
+  return bytes;
+}"""
+
+
+def webhook(server, token, call):
+    body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "calls", "value": {
+        "messaging_product": "whatsapp", "metadata": {"phone_number_id": PNID, "display_phone_number": "15550783881"},
+        "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": CUSTOMER}],
+        "calls": [{"id": CALL_ID, "from": CUSTOMER, "to": "15550783881", "direction": "USER_INITIATED",
+                   "timestamp": "1749416383", **call}]}}]}]}).encode()
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(f"{server.url}/webhooks/whatsapp_cloud/{token}", data=body, method="POST",
+                                     headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+
+
+@pytest.fixture
+def graph():
+    fake = FakeProvider().start()
+    fake.on("POST", rf"/v21\.0/{PNID}/calls", lambda r, m: (200, {"messaging_product": "whatsapp", "success": True}))
+    yield fake
+    fake.stop()
+
+
+def grows(page, which):
+    first = page.evaluate(BYTES, which)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        time.sleep(0.5)
+        now = page.evaluate(BYTES, which)
+        if first >= 0 and now > first > 0 or (first == 0 and now > 2000):
+            return now
+        first = first if first > 0 else now
+    raise AssertionError(f"no audio reached the {which}: {first} bytes")
+
+
+def test_an_attendant_answers_a_whatsapp_call_and_audio_flows(browser, live_app, live_server, graph):
+    from atendimento.extensions import db
+    from atendimento.models import Call, TicketEvent
+    from sqlalchemy import select
+
+    f = Factory()
+    suporte = f.sector("Suporte")
+    f.user("Ana Lima", email="ana@example.com", sectors=[suporte])
+    connection = f.connection("WhatsApp", kind="whatsapp_cloud", sectors=[suporte], secret=SECRET, settings={
+        "phone_number_id": PNID, "access_token": "EAAG-test", "verify_token": "v", "base_url": graph.url + "/v21.0"})
+    token = connection.token
+    db.session.remove()
+
+    context, page = open_inbox(browser, live_server, "ana@example.com")
+    customer_context = browser.new_context(viewport={"width": 800, "height": 600})
+    customer = customer_context.new_page()
+    customer.goto(live_server.url + "/login")  # a secure origin (loopback) for the microphone
+    offer = customer.evaluate(CUSTOMER_OFFER)
+    assert "m=audio" in offer and "a=candidate" in offer
+
+    webhook(live_server, token, {"event": "connect", "session": {"sdp_type": "offer", "sdp": offer}})
+    popup = page.get_by_role("alertdialog")
+    expect(popup).to_be_visible()
+    expect(popup).to_contain_text("Sheena Nelson")
+    page.screenshot(path="/tmp/shots/wacall-ringing.png")
+    popup.get_by_role("button", name=pt(live_app, "Answer")).click()
+    bar = page.get_by_role("region", name=pt(live_app, "In a WhatsApp call"))
+    expect(bar).to_be_visible()
+    actions = [r.json for r in graph.calls("POST", f"/v21.0/{PNID}/calls")]
+    assert [a["action"] for a in actions] == ["pre_accept", "accept"]
+    answer = actions[-1]["session"]
+    assert answer["sdp_type"] == "answer" and "a=candidate" in answer["sdp"]
+    customer.evaluate("(sdp) => window.customerPc.setRemoteDescription({type: 'answer', sdp})", answer["sdp"])
+    grows(customer, "customer")
+    grows(page, "attendant")
+    expect(bar.locator(".wa-call-timer")).not_to_have_text("0:00", timeout=5000)
+    page.screenshot(path="/tmp/shots/wacall-in-call.png")
+
+    webhook(live_server, token, {"event": "terminate", "status": "COMPLETED", "duration": 3})
+    expect(bar).to_be_hidden()
+    customer.evaluate("() => window.customerPc.close()")
+    call = db.session.scalars(select(Call)).one()
+    assert call.outcome == "answered" and call.ended_at is not None and call.duration is not None
+    kinds = db.session.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == call.ticket_id)).all()
+    assert {"call_started", "call_answered", "call_ended"} <= set(kinds)
+    db.session.remove()
+    customer_context.close()
+    context.close()
