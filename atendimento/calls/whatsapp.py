@@ -71,6 +71,11 @@ def _ring(connection: Connection, event) -> int:
         if _find(connection, event.call_id) is not None:
             return 0
         raise
+    if created:  # a new pending ticket appears in Esperando, live
+        from ..serializers import ticket_json
+        from ..tickets import state
+
+        state.announce_ticket_created(ticket_json(db.session.get(Ticket, ticket_id)))
     announce(RINGING, call)
     return 1
 
