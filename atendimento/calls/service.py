@@ -247,6 +247,8 @@ def step_call(actor: User, call_id, data) -> Call:
 
 
 def final_outcome(direction: str, answered_at: datetime | None, asked: str | None) -> str:
+    if asked == "failed":  # even after an answer: the media never came up (Meta refused the accept, say)
+        return "failed"
     if answered_at is not None:
         return "answered"
     if asked in ("rejected", "failed"):

@@ -137,16 +137,12 @@ def answer_sdp(actor: User, call_id) -> dict:
 
 
 def _failed(call: Call, error: DeliveryError) -> None:
-    """Meta refused a step: the call ends as failed (the service ends it; failed stays even
+    """Meta refused a step: the call ends as failed (the service's rule: failed stays even
     after an answer, since no audio ever flowed through Meta)."""
     try:
         call = service.end_call(None, call=call, outcome="failed")
     except service.CallEnded:
         pass
-    db.session.execute(update(Call).where(Call.id == call.id).values(outcome="failed")
-                       .execution_options(synchronize_session=False))
-    db.session.commit()
-    db.session.expire(call)
     announce(ENDED, call, outcome="failed", duration=call.duration)
     raise ProviderFailed(_("WhatsApp refused the call: %(reason)s", reason=str(error)))
 
