@@ -17,9 +17,10 @@ Prints p50/p95 per case and the ratio. A figure, not a test: nothing asserts.
 
     .venv/bin/python bench/search.py [--tickets 100000] [--per-ticket 10] [--rounds 30]
         [--database postgresql://postgres@127.0.0.1:5432/atd_bench_search] [--sqlite /tmp/atd_bench_search.db]
-        [--only postgresql|sqlite]
+        [--only postgresql|sqlite] [--reuse]
 
-The PostgreSQL database is created when missing and its tables dropped and rebuilt.
+The PostgreSQL database is created when missing and its tables dropped and rebuilt (with
+``--reuse``, kept when this bench filled it with as many tickets before).
 """
 from __future__ import annotations
 
@@ -103,6 +104,46 @@ def old_message_scan(user, word, limit=20):
     return [mark(m.body, [word]) for m in rows[:limit]]
 
 
+def previous_search(user, word, limit=20):
+    """``search_messages`` on PostgreSQL as it was before the page's ids were found on their
+    own (a frozen copy, to time old and new in one run): the recent walk and the GIN step
+    over ``messages JOIN tickets`` with the page's joins, then ``ts_headline`` in a third
+    query. The planner's 5 000-row guess for a rare word made the GIN step hash every
+    visible ticket and start parallel workers."""
+    from sqlalchemy.orm import joinedload
+
+    from atendimento.extensions import db
+    from atendimento.models import Message, Ticket
+    from atendimento.tickets import search
+    from atendimento.tickets.visibility import ticket_visible_clause
+
+    terms = search.search_terms(word)
+    query = (sa.select(Message).join(Ticket, Message.ticket_id == Ticket.id)
+             .where(ticket_visible_clause(user), Message.kind != "system",
+                    sa.literal_column("messages.search_vector").op("@@")(search._tsquery(terms)))
+             .options(joinedload(Message.ticket).joinedload(Ticket.contact), joinedload(Message.author)))
+    before = (db.session.scalar(sa.select(sa.func.max(Message.id))) or 0) + 1
+    query = query.where(Message.id < before)
+
+    def fetch(q):
+        return list(db.session.scalars(q).unique())
+
+    rows = fetch(query.where(Message.id >= before - search.RECENT).order_by(Message.id.desc()).limit(limit + 1))
+    if len(rows) <= limit and before - search.RECENT > 1:
+        rows += fetch(query.where(Message.id < before - search.RECENT).order_by((Message.id + 0).desc())
+                      .limit(limit + 1 - len(rows)))
+    rows = rows[:limit]
+    if not rows:
+        return []
+    found = db.session.execute(sa.select(Message.id, sa.func.ts_headline(
+        sa.literal_column("'atendimento_pt'::regconfig"),
+        sa.func.translate(Message.body, "<>" + search.OPEN + search.CLOSE, "    "), search._tsquery(terms),
+        f"StartSel={search.OPEN}, StopSel={search.CLOSE}, HighlightAll=true"))
+        .where(Message.id.in_([m.id for m in rows]))).all()
+    bodies = {m.id: m.body or "" for m in rows}
+    return [search.snippet(bodies[i], search._sentinel_spans(marked or "")) for i, marked in found]
+
+
 def old_contact_scan(q, pg):
     from atendimento.extensions import db
     from atendimento.models import Contact
@@ -133,16 +174,23 @@ def run(backend, url, args):
 
     app = make_app(url)
     with app.app_context():
+        from atendimento.models import User
+
         started = time.perf_counter()
-        if backend == "postgresql":
-            db.drop_all()
-        db.create_all()
-        sector_ids, connection_id, admin, ana = base_rows(db)
-        db.session.commit()  # the session's transaction (SQLite: BEGIN IMMEDIATE) must not hold the file
-        fill = fill_postgresql if backend == "postgresql" else fill_sqlite
-        fill(db, args.tickets, args.per_ticket, sector_ids, connection_id)
+        admin = ana = None
+        if args.reuse and backend == "postgresql" and sa.inspect(db.engine).has_table("messages"):
+            admin = db.session.scalar(sa.select(User).where(User.email == "admin@bench.local"))
+            ana = db.session.scalar(sa.select(User).where(User.email == "ana@bench.local"))
+        if admin is None or ana is None or db.session.scalar(sa.text("SELECT count(*) FROM tickets")) != args.tickets:
+            if backend == "postgresql":
+                db.drop_all()
+            db.create_all()
+            sector_ids, connection_id, admin, ana = base_rows(db)
+            db.session.commit()  # the session's transaction (SQLite: BEGIN IMMEDIATE) must not hold the file
+            fill = fill_postgresql if backend == "postgresql" else fill_sqlite
+            fill(db, args.tickets, args.per_ticket, sector_ids, connection_id)
         count = db.session.scalar(sa.text("SELECT count(*) FROM messages"))
-        print(f"\n{backend}: {args.tickets} tickets, {count} messages built in {time.perf_counter() - started:.0f} s")
+        print(f"\n{backend}: {args.tickets} tickets, {count} messages ready in {time.perf_counter() - started:.0f} s")
         print(f"{'case':58} {'p50 ms':>8} {'p95 ms':>8}")
         pg = backend == "postgresql"
         for who in (admin, ana):
@@ -151,6 +199,10 @@ def run(backend, url, args):
                 old = time_it(lambda: old_message_scan(who, word), args.rounds)
                 label = f"messages '{word}' as {'admin' if who is admin else 'attendant (1 of 4 sectors)'}"
                 print(f"{label + ', full-text index':58} {new[0]:8.1f} {new[1]:8.1f}")
+                if pg:  # the same index as the search was before: ids and rows in the same queries
+                    before = time_it(lambda: previous_search(who, word), args.rounds)
+                    print(f"{label + ', index, previous queries':58} {before[0]:8.1f} {before[1]:8.1f}"
+                          f"   p95 ×{before[1] / new[1]:.1f}")
                 print(f"{label + ', LIKE scan':58} {old[0]:8.1f} {old[1]:8.1f}   p95 ×{old[1] / new[1]:.1f}")
         for q in ("araújo 12", "9876543", "cliente4242@"):
             new = time_it(lambda: indexed_contacts(q), args.rounds)
@@ -169,6 +221,8 @@ def main():
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/atd_bench_search")
     parser.add_argument("--sqlite", default=os.path.join(tempfile.gettempdir(), "atd_bench_search.db"))
     parser.add_argument("--only", choices=("postgresql", "sqlite"))
+    parser.add_argument("--reuse", action="store_true",
+                        help="PostgreSQL: keep a database this bench filled with as many tickets (no rebuild)")
     args = parser.parse_args()
     if args.only in (None, "postgresql"):
         run("postgresql", ensure_database(args.database), args)

@@ -86,53 +86,81 @@ def _fts_match(terms) -> str:
 def search_messages(user, q, *, status=None, sector_id=None, tag_id=None, cursor=None,
                     limit=DEFAULT_LIMIT) -> tuple[list[Hit], str | None]:
     """One page of the visible messages (bodies, captions, notes) matching ``q``, newest
-    first, and the cursor of the next page. Two queries whatever the number of hits."""
+    first, and the cursor of the next page: the same queries whatever the number of hits."""
     terms = search_terms(q)
     if not terms:
         raise InvalidInput(_("Type a word to search for."), fields={"q": _("Required: at least one word.")})
     limit = min(_int(limit, "limit"), MAX_LIMIT) if limit not in (None, "") else DEFAULT_LIMIT
     pg = _dialect() == "postgresql"
+    before = _int(cursor, "page") if cursor not in (None, "") else None
+    if pg:  # the ids first (messages only), then the page's rows with their snippets
+        ticket = filter_tickets(select(Ticket.id).where(Ticket.id == Message.ticket_id, ticket_visible_clause(user)),
+                                status=status, sector_id=sector_id, tag_id=tag_id)
+        ids = select(Message.id).where(Message.kind != "system",
+                                       literal_column("messages.search_vector").op("@@")(_tsquery(terms)),
+                                       ticket.offset(0).exists())
+        ids = _newest_ids_pg(ids, before, limit)
+        next_cursor = str(ids[limit - 1]) if len(ids) > limit else None
+        return _load_with_headlines(ids[:limit], terms), next_cursor
     query = (select(Message).join(Ticket, Message.ticket_id == Ticket.id)
              .where(ticket_visible_clause(user), Message.kind != "system")
-             .options(joinedload(Message.ticket).joinedload(Ticket.contact), joinedload(Message.author)))
-    if pg:
-        query = query.where(literal_column("messages.search_vector").op("@@")(_tsquery(terms)))
-    else:
-        query = query.join(messages_fts, messages_fts.c.rowid == Message.id).where(
-            text("messages_fts MATCH :fts").bindparams(fts=_fts_match(terms)))
+             .join(messages_fts, messages_fts.c.rowid == Message.id)
+             .where(text("messages_fts MATCH :fts").bindparams(fts=_fts_match(terms)))
+             .options(*_page_options()))
     query = filter_tickets(query, status=status, sector_id=sector_id, tag_id=tag_id)
-    before = _int(cursor, "page") if cursor not in (None, "") else None
-    if pg:
-        rows = _newest_hits_pg(query, before, limit)
-    else:  # ordered by the FTS table's own rowid, which FTS5 walks newest first without a sort
-        if before is not None:
-            query = query.where(messages_fts.c.rowid < before)
-        rows = _fetch(query.order_by(messages_fts.c.rowid.desc()).limit(limit + 1))
+    if before is not None:  # ordered by the FTS table's own rowid, which FTS5 walks newest first without a sort
+        query = query.where(messages_fts.c.rowid < before)
+    rows = list(db.session.scalars(query.order_by(messages_fts.c.rowid.desc()).limit(limit + 1)).unique())
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
-    rows = rows[:limit]
-    snippets = _headlines(rows, terms) if pg else {m.id: mark(m.body, terms) for m in rows}
-    return [Hit(m.ticket, m, snippets.get(m.id, Markup())) for m in rows], next_cursor
+    return [Hit(m.ticket, m, mark(m.body, terms)) for m in rows[:limit]], next_cursor
 
 
-def _fetch(query) -> list[Message]:
-    return list(db.session.scalars(query).unique())
+def _page_options():
+    return joinedload(Message.ticket).joinedload(Ticket.contact), joinedload(Message.author)
 
 
-def _newest_hits_pg(query, before, limit) -> list[Message]:
-    """Newest first on PostgreSQL, in two steps because no single plan suits every word: the
-    planner walks the primary key backwards for any word it has no statistics on (a rare
-    one: the whole table, 0.5 s at 1 M messages), and the GIN index plus a sort of every hit
-    is as slow for a common word. So: the ``RECENT`` messages before the cursor first (a
-    bounded walk, where a common word fills the page); only when they do not, the older ones
-    through the GIN index (``id + 0``: no walk), where a word that rare has few hits to sort."""
+def _newest_ids_pg(query, before, limit) -> list[int]:
+    """The ids of the hits, newest first, on PostgreSQL, in two steps because no single plan
+    suits every word: the planner walks the primary key backwards for any word it has no
+    statistics on (a rare one: the whole table, 0.5 s at 1 M messages), and the GIN index
+    plus a sort of every hit is as slow for a common word. So: the ``RECENT`` messages
+    before the cursor first (a bounded walk, where a common word fills the page); only when
+    they do not, the older ones through the GIN index (``id + 0``: no walk), where a word
+    that rare has few hits to sort.
+
+    The planner guesses 0.5 % of the table for any word outside its statistics (5 000 rows
+    at 1 M messages, for a word in twenty), and for that many it would hash every visible
+    ticket (25 ms) and start two parallel workers (12 ms) to sort twenty hits. So the ticket
+    (visibility and filters) is an ``EXISTS … OFFSET 0``, which it cannot turn into a join:
+    a primary-key look-up per hit; and the GIN step runs without parallel workers."""
     if before is None:
         before = (db.session.scalar(select(func.max(Message.id))) or 0) + 1
     query = query.where(Message.id < before)
-    recent = _fetch(query.where(Message.id >= before - RECENT).order_by(Message.id.desc()).limit(limit + 1))
+    recent = list(db.session.scalars(
+        query.where(Message.id >= before - RECENT).order_by(Message.id.desc()).limit(limit + 1)))
     if len(recent) > limit or before - RECENT <= 1:
         return recent
+    db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))  # this transaction only
     older = query.where(Message.id < before - RECENT).order_by((Message.id + 0).desc()).limit(limit + 1 - len(recent))
-    return recent + _fetch(older)
+    return recent + list(db.session.scalars(older))
+
+
+def _load_with_headlines(ids, terms) -> list[Hit]:
+    """The page's messages with their tickets, contacts and authors, and each one's snippet:
+    PostgreSQL says which words are hits, with its own stemming ("pedidos" marks "pedido"):
+    ``ts_headline`` over the whole text with two sentinels as its marks. Angle brackets and
+    the sentinels are read as spaces (one character for one, so offsets hold: its parser
+    would take ``<b>`` for a tag and drop it); ``snippet`` escapes and marks. One query,
+    and ``ts_headline`` only for these rows."""
+    if not ids:
+        return []
+    headline = func.ts_headline(
+        literal_column("'atendimento_pt'::regconfig"), func.translate(Message.body, "<>" + OPEN + CLOSE, "    "),
+        _tsquery(terms), f"StartSel={OPEN}, StopSel={CLOSE}, HighlightAll=true")
+    found = {m.id: (m, marked) for m, marked in db.session.execute(
+        select(Message, headline).where(Message.id.in_(ids)).options(*_page_options())).unique()}
+    rows = [found[i] for i in ids if i in found]
+    return [Hit(m.ticket, m, snippet(m.body or "", _sentinel_spans(marked or ""))) for m, marked in rows]
 
 
 def filter_tickets(query, *, status=None, sector_id=None, tag_id=None):
@@ -156,23 +184,6 @@ def _int(value, field):
         return as_id(value)
     except (TypeError, ValueError):
         raise InvalidInput(f"Invalid {field}.", fields={field: "Must be a number."}) from None
-
-
-def _headlines(rows, terms) -> dict[int, Markup]:
-    """PostgreSQL says which words are hits, with its own stemming ("pedidos" marks
-    "pedido"): ``ts_headline`` over the whole text with two sentinels as its marks. Angle
-    brackets and the sentinels are read as spaces (one character for one, so offsets hold:
-    its parser would take ``<b>`` for a tag and drop it); ``snippet`` escapes and marks."""
-    if not rows:
-        return {}
-    found = db.session.execute(
-        select(Message.id, func.ts_headline(
-            literal_column("'atendimento_pt'::regconfig"), func.translate(Message.body, "<>" + OPEN + CLOSE, "    "),
-            _tsquery(terms), f"StartSel={OPEN}, StopSel={CLOSE}, HighlightAll=true"))
-        .where(Message.id.in_([m.id for m in rows]))
-    ).all()
-    bodies = {m.id: m.body or "" for m in rows}
-    return {ident: snippet(bodies[ident], _sentinel_spans(marked or "")) for ident, marked in found}
 
 
 def _sentinel_spans(marked: str) -> list[tuple[int, int]]:
