@@ -91,11 +91,15 @@ def gunicorn(url, port, workers):
         log.close()
 
 
+WARM_ROUNDS = 5  # untimed calls first: one left the 1 k figures noisy (the worker's first plans, caches, pages)
+
+
 def http_time(session, url, rounds, headers=None):
     def get():
         response = session.get(url, headers=headers)
         assert response.status_code == 200, (url, response.status_code)
-    get()  # warm
+    for _ in range(WARM_ROUNDS):
+        get()
     samples = []
     for _ in range(rounds):
         started = time.perf_counter()
