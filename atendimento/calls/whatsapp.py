@@ -117,7 +117,7 @@ class ProviderFailed(DomainError):
 
 
 def _adapter(call: Call):
-    if call.channel != "whatsapp" or call.connection is None or call.connection.kind != "whatsapp_cloud":
+    if call.channel != "whatsapp" or call.connection is None or not call.connection.spec.voice_calls:
         raise InvalidInput(_("This is not a WhatsApp call."))
     return adapter_for(call.connection)
 
@@ -200,7 +200,7 @@ def place(actor: User, data) -> Call:
         raise InvalidInput(_("The offer has no SDP."), fields={"sdp": _("Required.")})
     ticket = get_visible_ticket(actor, data.get("ticket_id"))
     connection = ticket.connection
-    if connection is None or connection.kind != "whatsapp_cloud":
+    if connection is None or not connection.spec.voice_calls:
         raise InvalidInput(_("WhatsApp calls go through a WhatsApp Cloud API connection."),
                            fields={"ticket_id": _("Not a WhatsApp Cloud API ticket.")})
     contact = ticket.contact

@@ -112,6 +112,8 @@ class ChannelSpec:
     media_by_link: bool = False
     # The gateway may append the event's name to the webhook URL (``…/<token>/messages-upsert``).
     webhook_by_events: bool = False
+    # The provider carries voice calls answered and placed in the page (WhatsApp Cloud API Calling).
+    voice_calls: bool = False
     # Sizes and captions of outgoing files (WhatsApp: images 5 MB, audio and video 16 MB…).
     media: MediaRules = MediaRules()
 

@@ -70,6 +70,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
                                "free-form messages until they write again (only approved templates go "
                                "through, which Atendimento cannot send yet)."),
         reconciles_by_webhook=True,
+        voice_calls=True,  # the Calling API: the calls webhook field, POST /{phone_number_id}/calls
         media=WHATSAPP_CLOUD_MEDIA,
     )
     default_base_url = DEFAULT_BASE_URL
