@@ -77,10 +77,23 @@ def prepare(name: str, data: dict) -> None:
         names.sector(data.get("sector_id"))
         names.user(data.get("user_id"))
         contact = data.get("contact")
-        if contact and "tags" not in contact:  # a row shows the contact's tag chips: one query per event
+        if contact and "tags" not in contact and not _only_news(name, data):
+            # a row shows the contact's tag chips: one query per event
             data["contact"] = {**contact, "tags": contact_tag_list(contact["id"])}
     elif name in MESSAGE_EVENTS:
         names.user(data.get("author_id"))
+
+
+# What a new message changes on a ticket: its row is already on the pages that show it, chips
+# included, and the contact's tags have not moved (a change of them is its own event).
+NEWS = frozenset({"last_message", "last_message_at", "unread"})
+
+
+def _only_news(name: str, data: dict) -> bool:
+    """A ``ticket.updated`` for a message only: its row goes without tags (live.js keeps the
+    shown chips), so the webhook's hot path asks nothing more of the database."""
+    changed = data.get("changed")
+    return name == "ticket.updated" and bool(changed) and NEWS.issuperset(changed)
 
 
 # -- objects with the attributes the templates read, from an event's JSON ----------------
