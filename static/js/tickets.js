@@ -143,16 +143,19 @@
   function keepDraft(form, textarea) {
     const key = form.dataset.draftKey;
     if (!key || !window.localStorage) return;
+    function save() {
+      try {
+        if (textarea.value.trim()) localStorage.setItem(key, textarea.value); else localStorage.removeItem(key);
+      } catch (e) { /* storage full or disabled: the composer still works */ }
+    }
     const saved = localStorage.getItem(key);
     if (saved && !textarea.value) {
       textarea.value = saved;
       autosize(textarea);
+    } else if (textarea.value.trim()) {
+      save();  // typed while the page was still loading, before this listener: kept all the same
     }
-    textarea.addEventListener("input", function () {
-      try {
-        if (textarea.value.trim()) localStorage.setItem(key, textarea.value); else localStorage.removeItem(key);
-      } catch (e) { /* storage full or disabled: the composer still works */ }
-    });
+    textarea.addEventListener("input", save);
   }
 
   function forgetDraft(form) {
