@@ -3,12 +3,12 @@ softphone's configuration, and the same call steps as the API, over the same ser
 from __future__ import annotations
 
 from flask import request
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 
 from ..api.errors import domain_error, http_error
-from ..errors import DomainError, InvalidInput
+from ..api.routes import json_body
+from ..errors import DomainError
 from ..serializers import ticket_json
 from . import bp, service, sip_account, whatsapp
 
@@ -21,13 +21,6 @@ def refused(error):
 @bp.errorhandler(HTTPException)
 def failed(error):
     return http_error(error)
-
-
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput(_("The body must be a JSON object."))
-    return body
 
 
 @bp.get("/softphone/config")
@@ -48,13 +41,13 @@ def calls():
 @bp.post("/calls")
 @login_required
 def start():
-    return service.call_json(service.start_call(current_user, _body())), 201
+    return service.call_json(service.start_call(current_user, json_body())), 201
 
 
 @bp.patch("/calls/<call_id>")
 @login_required
 def step(call_id):
-    return service.call_json(service.step_call(current_user, call_id, _body()))
+    return service.call_json(service.step_call(current_user, call_id, json_body()))
 
 
 @bp.get("/calls/caller")
@@ -93,7 +86,7 @@ def whatsapp_answer_sdp(call_id):
 @bp.post("/calls/<call_id>/answer")
 @login_required
 def whatsapp_answer(call_id):
-    return service.call_json(whatsapp.answer(current_user, call_id, _body().get("sdp")))
+    return service.call_json(whatsapp.answer(current_user, call_id, json_body().get("sdp")))
 
 
 @bp.post("/calls/<call_id>/reject")
@@ -111,4 +104,4 @@ def whatsapp_terminate(call_id):
 @bp.post("/calls/whatsapp")
 @login_required
 def whatsapp_place():
-    return service.call_json(whatsapp.place(current_user, _body())), 201
+    return service.call_json(whatsapp.place(current_user, json_body())), 201

@@ -165,25 +165,23 @@ def answer(actor: User, call_id, sdp) -> Call:
 
 
 def reject(actor: User, call_id) -> Call:
-    call = service.get_visible_call(actor, call_id)
-    adapter = _adapter(call)
-    call = service.end_call(actor, call=call, outcome="rejected")
-    announce(ENDED, call, outcome=call.outcome, duration=call.duration)
-    try:
-        adapter.call_action("reject", call_id=call.external_id)
-    except DeliveryError as error:
-        raise ProviderFailed(_("WhatsApp refused the call: %(reason)s", reason=str(error))) from None
-    return call
+    """``POST /calls/<id>/reject``: refuse a ringing call."""
+    return _hang_up(actor, call_id, "reject", outcome="rejected")
 
 
 def terminate(actor: User, call_id) -> Call:
     """``POST /calls/<id>/terminate``: hang up from the page."""
+    return _hang_up(actor, call_id, "terminate")
+
+
+def _hang_up(actor: User, call_id, action: str, outcome: str | None = None) -> Call:
+    """End the call here (the service decides its outcome), tell the pages, then Meta."""
     call = service.get_visible_call(actor, call_id)
     adapter = _adapter(call)
-    call = service.end_call(actor, call=call)
+    call = service.end_call(actor, call=call, outcome=outcome)
     announce(ENDED, call, outcome=call.outcome, duration=call.duration)
     try:
-        adapter.call_action("terminate", call_id=call.external_id)
+        adapter.call_action(action, call_id=call.external_id)
     except DeliveryError as error:
         raise ProviderFailed(_("WhatsApp refused the call: %(reason)s", reason=str(error))) from None
     return call
