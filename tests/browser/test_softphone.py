@@ -5,6 +5,7 @@ recorded through /calls, and a refusal says why in the widget."""
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import pytest
 from flask_babel import force_locale, gettext
@@ -199,7 +200,9 @@ def test_a_call_nobody_answers_is_missed_for_the_callee(browser, live_server, li
         bruno_ctx.close()
 
 
-def test_a_second_call_while_in_a_call_is_refused_busy(browser, live_server, live_app, team):
+@contextmanager
+def ana_talking_to_bruno(browser, live_server, live_app, team):
+    """Ana, Bruno and Carla registered; Ana's Ligar on the ticket rings Bruno, who answers."""
     ana_ctx, ana = softphone(browser, live_server, "ana@example.com", f"/tickets/{team}")
     bruno_ctx, bruno = softphone(browser, live_server, "bruno@example.com")
     carla_ctx, carla = softphone(browser, live_server, "carla@example.com")
@@ -208,8 +211,16 @@ def test_a_second_call_while_in_a_call_is_refused_busy(browser, live_server, liv
             registered(page)
         ana.locator("[data-call-number]").click()
         bruno.get_by_role("alertdialog").get_by_role("button", name=pt(live_app, "Answer")).click()
-        expect(bruno.locator("#softphone")).to_have_attribute("data-state", "incall")
+        for page in (ana, bruno):
+            expect(page.locator("#softphone")).to_have_attribute("data-state", "incall")
+        yield ana, bruno, carla
+    finally:
+        for ctx in (ana_ctx, bruno_ctx, carla_ctx):
+            ctx.close()
 
+
+def test_a_second_call_while_in_a_call_is_refused_busy(browser, live_server, live_app, team):
+    with ana_talking_to_bruno(browser, live_server, live_app, team) as (ana, bruno, carla):
         carla.get_by_role("button", name=pt(live_app, "Keypad")).click()
         carla.get_by_label(pt(live_app, "Number to call")).fill("1002")
         carla.get_by_label(pt(live_app, "Number to call")).press("Enter")
@@ -217,22 +228,10 @@ def test_a_second_call_while_in_a_call_is_refused_busy(browser, live_server, liv
         expect(bruno.locator(".sp-notice")).to_contain_text(pt(live_app, "Busy: refused a call from"))
         expect(bruno.locator("#softphone")).to_have_attribute("data-state", "incall")  # the first call goes on
         assert inbound_bytes(bruno) > 0
-    finally:
-        for ctx in (ana_ctx, bruno_ctx, carla_ctx):
-            ctx.close()
 
 
 def test_a_blind_transfer_hands_the_other_side_to_another_extension(browser, live_server, live_app, team):
-    ana_ctx, ana = softphone(browser, live_server, "ana@example.com", f"/tickets/{team}")
-    bruno_ctx, bruno = softphone(browser, live_server, "bruno@example.com")
-    carla_ctx, carla = softphone(browser, live_server, "carla@example.com")
-    try:
-        for page in (ana, bruno, carla):
-            registered(page)
-        ana.locator("[data-call-number]").click()
-        bruno.get_by_role("alertdialog").get_by_role("button", name=pt(live_app, "Answer")).click()
-        expect(ana.locator("#softphone")).to_have_attribute("data-state", "incall")
-
+    with ana_talking_to_bruno(browser, live_server, live_app, team) as (ana, bruno, carla):
         ana.locator("#softphone").get_by_role("button", name=pt(live_app, "Transfer"), exact=True).click()
         ana.get_by_label(pt(live_app, "Extension to transfer to")).fill("1003")
         ana.get_by_label(pt(live_app, "Extension to transfer to")).press("Enter")
@@ -247,9 +246,6 @@ def test_a_blind_transfer_hands_the_other_side_to_another_extension(browser, liv
         time.sleep(1.5)
         second = (inbound_bytes(bruno), inbound_bytes(carla))
         assert second[0] > first[0] > 0 and second[1] > first[1] > 0, (first, second)
-    finally:
-        for ctx in (ana_ctx, bruno_ctx, carla_ctx):
-            ctx.close()
 
 
 def test_a_wrong_sip_password_says_so_in_the_widget(browser, live_server, live_app, kamailio):
