@@ -202,6 +202,9 @@ class Connection(db.Model):
     bot_max_invalid: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     bot_timeout_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The team's SIP line (calls/sip_account.py): the softphone of a user of this connection's
+    # sectors who has no SIP account of their own registers with it; the password is sealed.
+    sip_line: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sectors: Mapped[list[Sector]] = relationship(secondary=connection_sectors, order_by="Sector.position")

@@ -46,15 +46,18 @@ def init_app(app) -> None:
 def softphone_socket() -> str | None:
     """The origin of the signed-in user's SIP WebSocket server: the softphone (static/js/
     softphone.js) connects there, so it joins connect-src for that user only."""
-    account = getattr(current_user, "sip_account", None) if current_user else None
-    url = urlsplit(str((account or {}).get("ws_url") or ""))
+    from .calls.sip_account import line_for  # the user's own account or their team line
+
+    line = line_for(current_user) if current_user else None
+    url = urlsplit(str((line.account if line else {}).get("ws_url") or ""))
     if url.scheme not in ("ws", "wss") or not _SOCKET_HOST.fullmatch(url.netloc):
         return None  # nothing that could end the directive or add another
     return f"{url.scheme}://{url.netloc}"
 
 
-def content_security_policy() -> str:
-    socket = softphone_socket()
+def content_security_policy(document: bool = True) -> str:
+    """``document``: an HTML page, the only kind of response that runs the softphone."""
+    socket = softphone_socket() if document else None
     if not socket:
         return CONTENT_SECURITY_POLICY
     return CONTENT_SECURITY_POLICY.replace("connect-src 'self'", f"connect-src 'self' {socket}", 1)
@@ -62,7 +65,7 @@ def content_security_policy() -> str:
 
 def security_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", content_security_policy())
+    headers.setdefault("Content-Security-Policy", content_security_policy(response.mimetype == "text/html"))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for browsers older than CSP 2
     headers.setdefault("Referrer-Policy", "same-origin")

@@ -34,7 +34,10 @@ def register_web(app):
     app.add_template_filter(file_size, "filesize")
     app.add_template_filter(preview_label, "preview")
     app.add_template_filter(duration, "duration")
-    app.jinja_env.globals.update(get_locale=get_locale, has_endpoint=has_endpoint, static_exists=static_exists)
+    from .calls.sip_account import has_softphone
+
+    app.jinja_env.globals.update(get_locale=get_locale, has_endpoint=has_endpoint, static_exists=static_exists,
+                                 has_softphone=has_softphone)
 
     register_errors(app)
     security.init_app(app)  # CSP and the other browser-safety headers, HSTS and Secure cookies

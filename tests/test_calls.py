@@ -95,7 +95,8 @@ def test_sip_account_is_sealed_and_served_only_to_its_owner(factory, app, client
     config = client.get("/softphone/config")
     assert config.status_code == 200 and config.headers["Cache-Control"] == "no-store"
     assert config.json == {"ws_url": "wss://pbx.example.com/ws", "sip_uri": "sip:1001@pbx.example.com",
-                           "authorization_user": "1001", "password": "s3cret-sip", "display_name": "Ana"}
+                           "authorization_user": "1001", "password": "s3cret-sip", "display_name": "Ana",
+                           "line": None}
 
 
 def test_number_spellings_cover_the_ninth_digit():

@@ -18,6 +18,7 @@ from ..api.openapi import documented
 from ..channels.registry import SPECS
 from ..errors import Conflict, DomainError, InvalidInput, TooManyAttempts
 from ..extensions import limiter
+from ..schema import form_rules
 from . import bp
 from . import chatbots as chatbot_service
 from . import connections as connection_service
@@ -108,15 +109,49 @@ def connections():
                            webhook_url=connection_service.webhook_url, flows=dict(flow_options()))
 
 
-def _connection_form(connection, kind, values, error=None, revealed=None, status=None, **tools):
+def _connection_form(connection, kind, values, error=None, revealed=None, status=None, sip_values=None,
+                     sip_error=None, **tools):
     body, code = render_form(
         "admin/connection_form.html", error=error, schema=ConnectionCreate, section="connections", connection=connection, kind=kind,
         spec=SPECS[kind], values=values, flows=flow_options(), sectors=list_sectors(),
         webhook_url=connection_service.webhook_url(connection) if connection else None, revealed=revealed or {},
         masked=_masked(connection), reveal_error=tools.get("reveal_error"), test_error=tools.get("test_error"),
         test_delivery=tools.get("test_delivery"),
-        chatbots=[(str(c.id), c.name) for c in chatbot_service.list_chatbots()])
-    return body, status or code
+        chatbots=[(str(c.id), c.name) for c in chatbot_service.list_chatbots()],
+        **_team_line_context(connection, sip_values, sip_error))
+    return body, sip_error.status if sip_error else status or code
+
+
+def _team_line_context(connection, sip_values, sip_error) -> dict:
+    """The team line's form (calls/sip_account.py, the same fields as a user's SIP account)."""
+    if connection is None:
+        return {}
+    from ..calls import sip_account
+
+    return dict(has_sip=bool(connection.sip_line), sip_rules=form_rules(sip_account.SipAccount), sip_team=True,
+                sip_values=sip_values if sip_values is not None else sip_account.form_values(connection),
+                sip_errors=sip_error.fields if sip_error else {}, sip_message=sip_error.message if sip_error else None)
+
+
+@bp.route("/connections/<int:connection_id>/sip-line", methods=["POST"], endpoint="connection_sip_line")
+def connection_sip_line(connection_id):
+    """The team's SIP line: the softphone of every user of this connection's sectors who has
+    no SIP account of their own registers with it, and all of them ring."""
+    from ..calls import sip_account
+
+    connection = connection_service.get_connection(current_user, connection_id)
+    if "remove" in request.form:
+        sip_account.remove_team_line(connection)
+        flash(_("Team SIP line removed."), "success")
+        return redirect(url_for(".edit_connection", connection_id=connection.id, _anchor="sip-line"))
+    data = {key: request.form.get(key, "") for key in (*sip_account.FIELDS, "password")}
+    try:
+        sip_account.save_team_line(connection, data)
+    except InvalidInput as error:
+        return _connection_form(connection, connection.kind, connection_values(connection, connection.kind),
+                                sip_values={k: v for k, v in data.items() if k != "password"}, sip_error=error)
+    flash(_("Team SIP line saved."), "success")
+    return redirect(url_for(".edit_connection", connection_id=connection.id, _anchor="sip-line"))
 
 
 def _masked(connection) -> dict:

@@ -188,8 +188,9 @@ def _user_form(user, values=None, error=None, sip_values=None, sip_error=None):
     from ..calls import sip_account
 
     sip_context = {} if user is None else dict(
-        has_sip=sip_account.has_softphone(user), sip_rules=form_rules(sip_account.SipAccount),
-        sip_values=sip_values if sip_values is not None else sip_account.form_values(user),
+        has_sip=sip_account.has_own_account(user), sip_rules=form_rules(sip_account.SipAccount),
+        sip_values=sip_values if sip_values is not None else sip_account.starting_values(user),
+        team_line=None if sip_account.has_own_account(user) else sip_account.team_line_for(user),
         sip_errors=sip_error.fields if sip_error else {}, sip_message=sip_error.message if sip_error else None)
     if sip_error is not None:
         return render_form("admin/user_form.html", error=None, schema=UserCreate.partial(), section="users", user=user,

@@ -17,7 +17,7 @@ broke), and only an explicit ``failed`` (the PBX or Meta refused it) or ``reject
 call; only an incoming ``missed`` is a ``call_missed`` step and a line in Esperando.
 
 Who sees a call: whoever may see its ticket (SPEC §4); a call with no ticket, only its
-user and the admins. Anything else answers 404 like an invisible ticket."""
+user and the admins, or, on a team line, the users of that connection's sectors. Anything else answers 404 like an invisible ticket."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,6 +25,7 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import force_locale, gettext as _
 from sqlalchemy import and_, false, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
@@ -35,6 +36,7 @@ from ..serializers import iso
 from ..tickets import inbound, state
 from ..tickets.visibility import get_visible_contact, get_visible_ticket, ticket_visible_clause
 from .numbers import contact_for_number, display
+from .sip_account import connections_of, line_for
 
 ENDING_OUTCOMES = ("rejected", "failed", "missed")
 PAGE = 50
@@ -57,6 +59,8 @@ class CallStart(Schema):
     ticket_id: RowId(Ticket, lambda: _("Unknown ticket."), description="The conversation it belongs to.") = None
     contact_id: RowId(Contact, lambda: _("Unknown contact."),
                       description="Else found by the number (phone matched to contacts).") = None
+    sip_call_id: Text(200, description="The SIP Call-ID. On a team line every softphone that rings reports "
+                                       "the same call, and all of them get the one record.") = ""
 
 
 class CallStep(Schema):
@@ -77,7 +81,8 @@ def call_visible_clause(user: User):
     """SPEC §4 for calls: a call of a ticket follows the ticket; one without, its user."""
     if user is None or not user.is_active:
         return false()
-    own = true() if user.is_admin else Call.user_id == user.id
+    # A call on a team line (a connection's) is its team's, like a ticket of their sector.
+    own = true() if user.is_admin else or_(Call.user_id == user.id, Call.connection_id.in_(connections_of(user)))
     return or_(and_(Call.ticket_id.is_(None), own),
                Call.ticket_id.in_(select(Ticket.id).where(ticket_visible_clause(user))))
 
@@ -158,8 +163,38 @@ def start_call(actor: User, data) -> Call:
         contact = ticket.contact if ticket is not None else contact_for_number(actor, values["number"])
     if ticket is None and contact is not None:
         ticket = ticket_for_contact(actor, contact)
-    return create_call(values["channel"], values["direction"], values["number"], contact=contact, ticket=ticket,
-                       user=actor)
+    line = team_line_for_call(actor, values)
+    if line is None:
+        return create_call(values["channel"], values["direction"], values["number"], contact=contact, ticket=ticket,
+                           user=actor)
+    # A team line: one record for every softphone that rings, nobody's until one answers.
+    external_id = "sip:" + values["sip_call_id"]
+    found = _team_call(line, external_id)
+    if found is not None:
+        return found
+    try:
+        return create_call("sip", values["direction"], values["number"], contact=contact, ticket=ticket,
+                           user=actor if values["direction"] == "out" else None, connection_id=line.id,
+                           external_id=external_id)
+    except IntegrityError:  # a teammate's softphone reported it first (uq_calls_connection_external)
+        db.session.rollback()
+        found = _team_call(line, external_id)
+        if found is None:
+            raise
+        return found
+
+
+def team_line_for_call(actor: User, values: dict):
+    """The connection of the team line a SIP call came through (the actor's softphone has no
+    account of its own), else None."""
+    if values["channel"] != "sip" or not values.get("sip_call_id"):
+        return None
+    line = line_for(actor)
+    return line.connection if line is not None and line.is_team else None
+
+
+def _team_call(connection, external_id: str) -> Call | None:
+    return db.session.scalar(select(Call).where(Call.connection_id == connection.id, Call.external_id == external_id))
 
 
 def create_call(channel: str, direction: str, number: str, *, contact: Contact | None = None,

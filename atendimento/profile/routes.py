@@ -32,8 +32,9 @@ def _page(values=None, error=None, password_error=None, sip_values=None, sip_err
         errors=error.fields if error else {}, form_message=error.message if error else None,
         password_errors=password_error.fields if password_error else {},
         password_message=password_error.message if password_error else None,
-        rules=form_rules(sip_account.SipAccount), has_sip=sip_account.has_softphone(user),
-        sip_values=sip_values if sip_values is not None else sip_account.form_values(user),
+        rules=form_rules(sip_account.SipAccount), has_sip=sip_account.has_own_account(user),
+        sip_values=sip_values if sip_values is not None else sip_account.starting_values(user),
+        team_line=None if sip_account.has_own_account(user) else sip_account.team_line_for(user),
         sip_errors=sip_error.fields if sip_error else {}, sip_message=sip_error.message if sip_error else None,
     )
     failed = error or password_error or sip_error

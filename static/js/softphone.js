@@ -1,5 +1,8 @@
-/* The softphone (issue 16): a JsSIP user agent registered with the user's own SIP account
- * (GET /softphone/config), one call at a time, each step recorded through /calls. Labels come
+/* The softphone (issue 16): a JsSIP user agent registered with the user's own SIP account or,
+ * lacking one, their team line (GET /softphone/config: config.line names its connection), one
+ * call at a time, each step recorded through /calls. On a team line every teammate's softphone
+ * rings: the PBX gives the call to the first that answers and cancels the others ("Call
+ * completed elsewhere"), and the server keeps one record (sip_call_id) decided by its answer. Labels come
  * from data-label-* on #softphone so the server translates them. window.AtendimentoSoftphone
  * exposes the state and the current session (the browser tests read its RTCPeerConnection). */
 (function () {
@@ -8,7 +11,8 @@
   if (!root || !root.dataset.configUrl) return;
   const L = function (name) { return root.dataset["label" + name] || name; };
   const api = window.AtendimentoSoftphone = { state: "idle", session: null, ua: null, callId: null, notice: "", receivedDtmf: "" };
-  let config = null, domain = "", current = null, timer = null, ringer = null;
+  let config = null, domain = "", current = null, timer = null, ringer = null, lastLocalCallId = "";
+  function onTeamLine() { return Boolean(config && config.line); }
 
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
@@ -118,9 +122,11 @@
     });
     return call.steps;
   }
-  function newCall(direction, num, extra) {
+  function newCall(direction, num, extra, sipCallId) {
     const call = Object.assign({ direction: direction, number: num, answered: false, done: false }, extra || {});
-    call.steps = send("POST", root.dataset.callsUrl, Object.assign({ channel: "sip", direction: direction, number: num }, extra || {}))
+    const body = Object.assign({ channel: "sip", direction: direction, number: num }, extra || {});
+    if (sipCallId) body.sip_call_id = sipCallId;
+    call.steps = send("POST", root.dataset.callsUrl, body)
       .then(function (json) { call.id = json.id; api.callId = json.id; return json; })
       .catch(function () { return null; });
     return call;
@@ -177,7 +183,7 @@
   function finish(call, body) {
     if (call.done) return;
     call.done = true;
-    record(call, Object.assign({ ended: true }, body || {}));
+    if (!call.lost) record(call, Object.assign({ ended: true }, body || {}));
     if (current === call) {
       current = null;
       api.session = null;
@@ -206,8 +212,9 @@
     session.on("accepted", function () {
       stopRing();
       startTimer(call);
-      record(call, { outcome: "answered" });
       setState("incall");
+      if (call.direction === "in" && onTeamLine()) claim(call);
+      else record(call, { outcome: "answered" });
     });
     session.on("newDTMF", function (e) {
       if (e.originator === "remote") api.receivedDtmf += e.dtmf.tone;  // for the tests' eyes
@@ -227,9 +234,40 @@
     session.on("ended", function (e) { api.lastCause = e.cause; finish(call); });
     session.on("failed", function (e) {
       api.lastCause = e.cause;
+      if (answeredElsewhere(e)) {
+        // A teammate took this call on the team line: nothing of ours to record.
+        call.lost = true;
+        finish(call);
+        say(L("AnsweredElsewhere") + " " + peer.textContent);
+        return;
+      }
       if (call.answered) finish(call);
       else finish(call, { outcome: outcomeOf(call, e.cause) });
       if (call.direction === "out" && !call.answered) say(L("CallFailed") + ": " + e.cause);
+    });
+  }
+
+  function answeredElsewhere(e) {
+    // RFC 3326: the PBX's CANCEL says why; cause 200 is an answer on another branch.
+    const reason = e.originator === "remote" && e.message && e.message.method === "CANCEL" && e.message.getHeader("Reason");
+    return Boolean(reason && /cause\s*=\s*200\b/i.test(reason));
+  }
+  function claim(call) {
+    // Two teammates answering in the same instant: the database picks one, the other hangs up.
+    call.steps = call.steps.then(function () {
+      if (!call.id) return null;
+      return fetch(root.dataset.callsUrl + "/" + call.id, {
+        method: "PATCH", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf() },
+        body: JSON.stringify({ outcome: "answered" })
+      }).then(function (r) {
+        if (r.status !== 409) return null;
+        return r.json().then(function (json) {
+          call.lost = true;
+          if (call.session && !call.session.isEnded()) call.session.terminate();
+          say((json.error && json.error.message) || L("AnsweredElsewhere"));
+        });
+      }).catch(function () { return null; });
     });
   }
 
@@ -239,16 +277,17 @@
     if (!api.ua || !api.ua.isRegistered()) { say(L("NotRegistered")); openPanel(true); return; }
     if (current) { say(L("AlreadyInCall")); openPanel(true); return; }
     say("");
-    const call = newCall("out", num, extra);
-    current = call;
-    peer.textContent = num;
-    setState("calling");
-    clock.textContent = L("CallingNow");
+    lastLocalCallId = "";
     const session = api.ua.call("sip:" + num + "@" + domain, {
       mediaConstraints: { audio: true, video: false },
       pcConfig: { iceServers: config.ice_servers || [] },
       rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: false }
     });
+    const call = newCall("out", num, extra, lastLocalCallId);  // newRTCSession ran inside ua.call
+    current = call;
+    peer.textContent = num;
+    setState("calling");
+    clock.textContent = L("CallingNow");
     wire(call, session);
   }
 
@@ -257,8 +296,10 @@
     const num = (from.uri && from.uri.user) || "";
     const caller = from.display_name && from.display_name !== num ? from.display_name + " (" + num + ")" : num;
     if (current) {
-      // One call at a time: busy here, and the caller is recorded as missed for this user.
+      // One call at a time: busy here, and the caller is recorded as missed for this user
+      // (on a team line only this phone says busy: the teammates' go on ringing).
       session.terminate({ status_code: 486, reason_phrase: "Busy Here" });
+      if (onTeamLine()) return;
       const busy = newCall("in", num);
       busy.done = true;
       record(busy, { outcome: "missed", ended: true });
@@ -266,7 +307,7 @@
       return;
     }
     say("");
-    const call = newCall("in", num);
+    const call = newCall("in", num, null, request && request.call_id);
     current = call;
     wire(call, session);
     incomingText.textContent = L("CallFrom") + " " + caller;
@@ -296,6 +337,12 @@
   }
   function reject() {
     if (!current || api.state !== "ringing") return;
+    if (onTeamLine()) {
+      // Declining here must not stop the teammates' phones (a 6xx would: RFC 3261 16.7).
+      current.lost = true;
+      current.session.terminate({ status_code: 486, reason_phrase: "Busy Here" });
+      return;
+    }
     current.refused = true;
     current.session.terminate({ status_code: 603, reason_phrase: "Decline" });
   }
@@ -378,7 +425,8 @@
     });
     let registered = false;
     ua.on("connecting", function () { if (!registered) setStatus("registering", L("Registering")); });
-    ua.on("registered", function () { registered = true; setStatus("registered", L("Ready")); });
+    const ready = conf.line ? L("Ready") + " · " + L("TeamLine") + " " + conf.line.name : L("Ready");
+    ua.on("registered", function () { registered = true; setStatus("registered", ready); });
     ua.on("unregistered", function () { registered = false; setStatus("failed", L("Unregistered")); });
     ua.on("disconnected", function () {
       registered = false;
@@ -395,6 +443,7 @@
     });
     ua.on("newRTCSession", function (e) {
       if (e.originator === "remote") onIncoming(e.session, e.request);
+      else lastLocalCallId = (e.request && e.request.call_id) || "";
     });
     ua.start();
   }
