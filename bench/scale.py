@@ -22,6 +22,7 @@ Figures only; ``--quick`` is a smoke run of a few seconds.
 
     .venv/bin/python bench/scale.py [--quick] [--sizes 1000,100000] [--per-ticket 10] [--rounds 30]
         [--workers 1] [--port 18013] [--database postgresql://postgres@127.0.0.1:5432/bench_scale] [--keep]
+        [--reuse]
 """
 from __future__ import annotations
 
@@ -148,24 +149,21 @@ def over_http(args, label, who, contact_id):
 def measure(url, tickets, args) -> dict:
     from atendimento import create_app
     from atendimento.extensions import db
-    from tests.factories import Factory
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "REDIS_URL": None, "OUTBOX_WORKER": False,
                       "WTF_CSRF_ENABLED": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
     results = {}
     with app.app_context():
-        started = time.perf_counter()
-        db.drop_all()
-        db.create_all()
-        f = Factory()
-        sectors = [f.sector(name) for name in SECTORS]
-        connection = f.connection("Bench", sectors=sectors)
-        admin = f.admin("Admin", email="admin@bench.local")
-        attendants = [f.user(f"Atendente {i}", email=f"a{i}@bench.local", sectors=[s]) for i, s in enumerate(sectors)]
-        db.session.commit()
-        fill_postgresql(db, tickets, args.per_ticket, [s.id for s in sectors], connection.id,
-                        attendants=[u.id for u in attendants])
-        print(f"\n{tickets} tickets built in {time.perf_counter() - started:.0f} s")
+        if args.reuse and _holds(db, tickets):
+            from atendimento.models import Sector, User
+
+            print(f"\n{tickets} tickets reused from the kept database")
+            sectors = db.session.scalars(sa.select(Sector).order_by(Sector.id)).all()
+            admin = db.session.scalar(sa.select(User).where(User.email == "admin@bench.local"))
+            attendants = [db.session.scalar(sa.select(User).where(User.email == f"a{i}@bench.local"))
+                          for i in range(len(sectors))]
+        else:
+            sectors, admin, attendants = build(db, tickets, args)
         contact_id = db.session.scalar(sa.text("SELECT contact_id FROM tickets WHERE sector_id = :s ORDER BY id "
                                                "LIMIT 1"), {"s": sectors[0].id})
         with gunicorn(url, args.port, args.workers) as args.base_url:
@@ -174,6 +172,34 @@ def measure(url, tickets, args) -> dict:
         db.session.remove()
         db.engine.dispose()
     return results
+
+
+def build(db, tickets, args):
+    from tests.factories import Factory
+
+    started = time.perf_counter()
+    db.drop_all()
+    db.create_all()
+    f = Factory()
+    sectors = [f.sector(name) for name in SECTORS]
+    connection = f.connection("Bench", sectors=sectors)
+    admin = f.admin("Admin", email="admin@bench.local")
+    attendants = [f.user(f"Atendente {i}", email=f"a{i}@bench.local", sectors=[s]) for i, s in enumerate(sectors)]
+    db.session.commit()
+    fill_postgresql(db, tickets, args.per_ticket, [s.id for s in sectors], connection.id,
+                    attendants=[u.id for u in attendants])
+    print(f"\n{tickets} tickets built in {time.perf_counter() - started:.0f} s")
+    return sectors, admin, attendants
+
+
+def _holds(db, tickets) -> bool:
+    """The kept database (``--keep``) already has this size, in the app's current schema."""
+    try:
+        db.session.execute(sa.select(*[c for c in db.metadata.tables["connections"].c]).limit(1)).all()
+        return db.session.scalar(sa.text("SELECT count(*) FROM tickets")) == tickets
+    except sa.exc.DBAPIError:
+        db.session.rollback()
+        return False
 
 
 def measure_user(args, label, who, contact_id):
@@ -208,6 +234,8 @@ def main():
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/bench_scale")
     parser.add_argument("--keep", action="store_true", help="keep the bench's database afterwards")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --keep before: time a kept database of the same size instead of building it")
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.per_ticket, args.rounds = "100,300", 3, 3

@@ -83,7 +83,7 @@ def tickets(user):
     args = request.args
     items, next_cursor = list_tickets(
         user, status=args.get("status"), sector_id=args.get("sector"), tag_id=args.getlist("tag"),
-        q=args.get("q"), cursor=args.get("page") or args.get("cursor"), limit=_limit(args.get("limit")),
+        q=args.get("q"), cursor=args.get("page") or args.get("cursor"), limit=_limit(args.get("limit")), rows=False,
     )
     return {"items": [ticket_json(t) for t in items], "next": next_cursor}
 

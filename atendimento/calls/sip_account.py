@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import g, has_request_context
+from flask import has_request_context, request
 from flask_babel import gettext as _
 from pydantic import Field
 from sqlalchemy import select
@@ -36,10 +36,18 @@ class SipAccount(Schema):
 
 
 @dataclass(frozen=True)
+class TeamLine:
+    """A connection's team line, as much of the connection as the softphone needs."""
+    id: int
+    name: str
+    sip_line: dict
+
+
+@dataclass(frozen=True)
 class Line:
     """The account a user's softphone uses: their own (``connection`` None) or a team line."""
     account: dict
-    connection: Connection | None = None
+    connection: TeamLine | None = None
 
     @property
     def is_team(self) -> bool:
@@ -50,6 +58,14 @@ def _complete(account) -> bool:
     return bool(account and account.get("ws_url") and account.get("sip_uri"))
 
 
+def _request_cache() -> dict:
+    """This request's answers: on the request itself, not ``g``, whose app context a test (or
+    a CLI command) can keep across several requests."""
+    if not has_request_context():
+        return {}
+    return request.__dict__.setdefault("_team_lines", {})
+
+
 def connections_of(user: User):
     """The ids of the connections serving one of ``user``'s sectors, as a subquery."""
     return (select(connection_sectors.c.connection_id)
@@ -57,16 +73,18 @@ def connections_of(user: User):
             .where(user_sectors.c.user_id == user.id))
 
 
-def team_line_for(user: User) -> Connection | None:
-    """The connection whose team line ``user`` shares, if any (one query, cached per request)."""
+def team_line_for(user: User) -> TeamLine | None:
+    """The connection whose team line ``user`` shares, if any: one query of three columns (every
+    page asks, for the softphone and the Content-Security-Policy), cached for the request."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
-    cache = g.setdefault("team_lines", {}) if has_request_context() else {}
+    cache = _request_cache()
     if user.id not in cache:
-        query = select(Connection).where(Connection.enabled.is_(True), Connection.sip_line.is_not(None))
+        query = (select(Connection.id, Connection.name, Connection.sip_line)
+                 .where(Connection.enabled.is_(True), Connection.sip_line.is_not(None)))
         if not user.is_admin:
             query = query.where(Connection.id.in_(connections_of(user)))
-        found = [c for c in db.session.scalars(query.order_by(Connection.id)) if _complete(c.sip_line)]
+        found = [TeamLine(*row) for row in db.session.execute(query.order_by(Connection.id)) if _complete(row[2])]
         cache[user.id] = found[0] if found else None
     return cache[user.id]
 
@@ -116,16 +134,14 @@ def remove_sip_account(user: User) -> None:
 def save_team_line(connection: Connection, data) -> Connection:
     connection.sip_line = _sealed_account(data, connection.sip_line)
     db.session.commit()
-    if has_request_context():
-        g.pop("team_lines", None)
+    _request_cache().clear()
     return connection
 
 
 def remove_team_line(connection: Connection) -> None:
     connection.sip_line = None
     db.session.commit()
-    if has_request_context():
-        g.pop("team_lines", None)
+    _request_cache().clear()
 
 
 def form_values(owner) -> dict:

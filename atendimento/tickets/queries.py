@@ -8,12 +8,12 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..errors import InvalidInput
 from ..extensions import db
-from ..models import Contact, Message, Ticket, TicketEvent, User, utcnow
+from ..models import Contact, Message, Sector, Ticket, TicketEvent, User, utcnow
 from .visibility import as_id, ticket_visible_clause, visible_tickets
 
 TABS = ("pending", "open", "closed")
@@ -36,11 +36,18 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 def list_tickets(user: User, *, status=None, sector_id=None, tag_id=None, q=None, mine=False,
-                 cursor=None, limit=DEFAULT_LIMIT) -> tuple[list[Ticket], str | None]:
-    """One page of visible tickets, newest activity first, and the cursor of the next."""
-    query = visible_tickets(user).options(
-        joinedload(Ticket.contact).selectinload(Contact.tags), joinedload(Ticket.sector), joinedload(Ticket.user)
-    )
+                 cursor=None, limit=DEFAULT_LIMIT, rows=True) -> tuple[list[Ticket], str | None]:
+    """One page of visible tickets, newest activity first, and the cursor of the next.
+    ``rows``: for the page's list rows, with the sector, the attendant and the contact's tags;
+    the API's tickets name only the contact. The sector and attendant load just the columns
+    a row shows; the contact whole, as the open conversation beside the list reads it too."""
+    contact = joinedload(Ticket.contact)
+    if rows:
+        query = visible_tickets(user).options(
+            contact.selectinload(Contact.tags), joinedload(Ticket.sector).load_only(Sector.name, Sector.color),
+            joinedload(Ticket.user).load_only(User.name))
+    else:
+        query = visible_tickets(user).options(contact)
     from .search import filter_tickets, matching_contacts  # search builds on these lists' tag filter
 
     query = filter_tickets(query, status=status, sector_id=sector_id, tag_id=tag_id)
@@ -76,17 +83,19 @@ def tab_counts(user: User) -> dict:
     (a bounded range of the same index) and shown as "999+" beyond. bench/scale.py measures it."""
     visible = ticket_visible_clause(user)
     mine = func.sum(func.cast(and_(Ticket.status == "open", Ticket.user_id == user.id), db.Integer))
-    rows = db.session.execute(
-        select(Ticket.status, func.count(), mine).where(visible, Ticket.status.in_(("pending", "open")))
-        .group_by(Ticket.status)
-    ).all()
+    active = (select(Ticket.status, func.count(), mine).where(visible, Ticket.status.in_(("pending", "open")))
+              .group_by(Ticket.status))
+    closed = select(func.count()).select_from(
+        select(Ticket.id).where(visible, Ticket.status == "closed").limit(CLOSED_COUNT_CAP + 1).subquery())
+    # One round trip: every page and every live refresh of the tabs asks.
+    rows = db.session.execute(union_all(
+        active, select(literal("closed"), closed.scalar_subquery(), literal(0)))).all()
     counts = {tab: 0 for tab in TABS} | {"mine": 0}
     for status, count, own in rows:
         counts[status] = count
         counts["mine"] += int(own or 0)
-    closed = db.session.scalar(select(func.count()).select_from(
-        select(Ticket.id).where(visible, Ticket.status == "closed").limit(CLOSED_COUNT_CAP + 1).subquery()))
-    counts["closed"] = closed if closed <= CLOSED_COUNT_CAP else f"{CLOSED_COUNT_CAP}+"
+    closed_count = counts["closed"]
+    counts["closed"] = closed_count if closed_count <= CLOSED_COUNT_CAP else f"{CLOSED_COUNT_CAP}+"
     return counts
 
 
