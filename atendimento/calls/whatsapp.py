@@ -8,7 +8,8 @@ BUSINESS_INITIATED ``connect`` carries the customer's SDP answer: kept for the c
 """
 from __future__ import annotations
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask import current_app
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy import select, update
 
 from ..channels.base import DeliveryError
@@ -60,6 +61,10 @@ def _ring(connection: Connection, event) -> int:
     if created:
         db.session.add(TicketEvent(ticket_id=ticket_id, kind="created", to_status="pending",
                                    data={"contact_id": contact.id}))
+        with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "pt_BR")):  # one text for the team
+            words = "📞 " + _("WhatsApp call")
+        db.session.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.last_message == "")
+                           .values(last_message=words).execution_options(synchronize_session=False))
     db.session.commit()
     ticket = db.session.get(Ticket, ticket_id)
     try:
@@ -161,7 +166,24 @@ def answer(actor: User, call_id, sdp) -> Call:
             adapter.call_action(action, call_id=call.external_id, sdp_type="answer", sdp=sdp)
     except DeliveryError as error:
         _failed(call, error)
+    _take_ticket(actor, call)
     return call
+
+
+def _take_ticket(actor: User, call: Call) -> None:
+    """Whoever talks to the customer handles their conversation: a ticket still waiting is
+    accepted by the attendant who answered (the tickets service's accept, so its own race
+    rule and announcements hold); one a teammate took meanwhile stays theirs."""
+    from ..errors import Conflict
+    from ..tickets import service as tickets
+
+    ticket = db.session.get(Ticket, call.ticket_id) if call.ticket_id else None
+    if ticket is None or ticket.status != "pending":
+        return
+    try:
+        tickets.accept_ticket(actor, ticket.id)
+    except Conflict:
+        db.session.rollback()
 
 
 def reject(actor: User, call_id) -> Call:

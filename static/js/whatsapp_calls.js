@@ -137,15 +137,27 @@
       .then(function () { return gathered(link.pc); })
       .then(function () { return post("/calls/" + data.call_id + "/answer", { sdp: link.pc.localDescription.sdp }); })
       .then(function (result) {
-        if (!result.ok) throw new Error(result.status === 409 ? reason(result) : fill(L.labelFailed, { reason: reason(result) }));
+        if (result.status === 409) { taken(data.call_id, reason(result)); throw null; }
+        if (!result.ok) throw new Error(fill(L.labelFailed, { reason: reason(result) }));
         stopRinging(data.call_id);
         inCall(data.call_id, (data.contact && data.contact.name) || data.number, link, stream);
       })
       .catch(function (e) {
-        status.textContent = e.message;
+        if (e) status.textContent = e.message;
         if (link) link.pc.close();
         if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
       });
+  }
+
+  function taken(id, text) {
+    // A teammate answered first: say who, keep the popup a moment, then let it go.
+    const r = ringing[id];
+    if (!r) return;
+    r.stopRing();
+    r.el.classList.add("is-taken");
+    r.el.querySelector(".wa-call-actions").hidden = true;
+    r.el.querySelector(".wa-call-status").textContent = text;
+    setTimeout(function () { stopRinging(id); }, 4000);
   }
 
   /* -- the in-call bar ----------------------------------------------------------- */
@@ -243,7 +255,9 @@
     const name = e.detail.name, data = e.detail.data || {};
     if (data.channel !== "whatsapp") return;
     if (name === "call.ringing") onRinging(data);
-    else if (name === "call.answered" && !(current && current.id === data.call_id)) stopRinging(data.call_id);
+    else if (name === "call.answered" && !(current && current.id === data.call_id)) {
+      taken(data.call_id, fill(L.labelAnsweredElsewhere, { name: data.by_name || "" }));
+    }
     else if (name === "call.ended") endCall(data.call_id);
   });
 })();

@@ -189,3 +189,34 @@ def test_a_contact_without_call_permission_is_told_in_plain_words(client, auth, 
     assert refused.status_code == 502
     assert "No approved call permission from the recipient" in refused.json["error"]["message"]
     assert db.session.scalar(select(func.count(Call.id))) == 0
+
+
+def test_a_ticket_opened_by_a_call_says_so_and_the_answer_takes_it(client, auth, whatsapp, meta_calls, team):
+    from atendimento.models import Ticket
+
+    ana, _bia, _carla = team
+    post(client, whatsapp, connect())
+    call = db.session.scalars(select(Call)).one()
+    ticket = db.session.get(Ticket, call.ticket_id)
+    assert ticket.status == "pending" and ticket.last_message == "📞 Chamada de WhatsApp"  # not a blank row
+    auth.login(ana)
+    assert client.post(f"/calls/{call.id}/answer", json={"sdp": ANSWER}).status_code == 200
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, call.ticket_id)
+    assert (ticket.status, ticket.user_id) == ("open", ana.id)  # whoever talks to the customer handles it
+    kinds = db.session.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id)).all()
+    assert "accepted" in kinds
+
+
+def test_an_answer_leaves_a_ticket_a_teammate_already_handles(client, auth, whatsapp, meta_calls, team):
+    from atendimento.models import Ticket
+    from atendimento.tickets import service as tickets
+
+    ana, bia, _carla = team
+    post(client, whatsapp, connect())
+    call = db.session.scalars(select(Call)).one()
+    tickets.accept_ticket(bia, call.ticket_id)
+    auth.login(ana)
+    assert client.post(f"/calls/{call.id}/answer", json={"sdp": ANSWER}).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Ticket, call.ticket_id).user_id == bia.id
