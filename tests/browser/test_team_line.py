@@ -107,6 +107,9 @@ def test_the_team_line_rings_everyone_and_the_first_answer_takes_the_call(browse
                          "the team call ended")
         assert calls == [("in", "1001", "answered", "Bruno Costa", True)]  # one record, Bruno's
         assert all(page.refused == [] for page in (ana, bruno, carla))
+        bruno.goto(live_server.url + "/profile/#sip-account")
+        expect(bruno.locator("#team-line-note")).to_contain_text("Loja")
+        bruno.locator("#sip-account").screenshot(path=f"{SHOTS}/team-line-profile.png")
     finally:
         for ctx in (ana_ctx, bruno_ctx, carla_ctx):
             ctx.close()
