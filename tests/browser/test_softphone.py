@@ -14,6 +14,12 @@ from playwright.sync_api import expect
 from tests.calls.kamailio import Kamailio
 from tests.factories import Factory
 
+# Signalling and media between browsers, on the production pair (PostgreSQL + Redis) only: the
+# call records and their races run on both engines in tests/calls, tests/test_calls.py and
+# tests/channels/test_whatsapp_calls.py, and the in-process stream in the other browser tests.
+pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
+
+
 SHOTS = "/tmp/shots"
 PASSWORDS = {"1001": "ana-sip-secret", "1002": "bruno-sip-secret", "1003": "carla-sip-secret"}
 INBOUND_BYTES = """async () => {

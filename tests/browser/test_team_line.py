@@ -15,6 +15,12 @@ from tests.browser.test_softphone import PASSWORDS, give_sip_account, inbound_by
 from tests.calls.kamailio import Kamailio
 from tests.factories import Factory
 
+# Signalling and media between browsers, on the production pair (PostgreSQL + Redis) only: the
+# call records and their races run on both engines in tests/calls, tests/test_calls.py and
+# tests/channels/test_whatsapp_calls.py, and the in-process stream in the other browser tests.
+pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
+
+
 SHOTS = "/tmp/shots"
 LINE_PASSWORD = "linha-da-loja"
 

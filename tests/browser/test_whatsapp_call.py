@@ -20,6 +20,12 @@ from tests.factories import Factory
 from .conftest import open_inbox
 from .test_softphone import pt
 
+# Signalling and media between browsers, on the production pair (PostgreSQL + Redis) only: the
+# call records and their races run on both engines in tests/calls, tests/test_calls.py and
+# tests/channels/test_whatsapp_calls.py, and the in-process stream in the other browser tests.
+pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
+
+
 PNID = "106540352242922"
 CUSTOMER = "5511987654321"
 CALL_ID = "wacid.BROWSER1"
