@@ -67,7 +67,10 @@ def test_attendant_peeks_accepts_answers_closes_and_reopens(live_app, live_serve
     expect(page.locator(".flash-success")).to_be_visible()
     assert _state(live_app, maria)[:3] == ("open", 0, ana_id)
 
-    # Answer with Enter: the message shows up queued (⏱) until the channel takes it.
+    # Answer with Enter: the message shows up queued (⏱) until the channel takes it. Enter
+    # sends once the page's scripts have run (deferred: on a loaded machine the page after the
+    # accept's redirect is on screen before them, and an Enter then was only a new line).
+    page.wait_for_load_state("load")
     page.fill("#composer", "Bom dia, Maria! Vou verificar seu pedido.")
     page.press("#composer", "Enter")
     sent = page.locator("#messages .msg-out").last
