@@ -169,7 +169,7 @@
     const clock = el("span", "wa-call-timer", "0:00");
     clock.setAttribute("aria-label", L.labelInCall);
     bar.appendChild(clock);
-    const mute = button(L.labelMute, "wa-mute", function () {
+    const mute = button(L.labelMute, "btn-sm wa-mute", function () {
       const track = stream.getAudioTracks()[0];
       track.enabled = !track.enabled;
       mute.textContent = track.enabled ? L.labelMute : L.labelUnmute;
@@ -177,7 +177,7 @@
     });
     mute.setAttribute("aria-pressed", "false");
     bar.appendChild(mute);
-    bar.appendChild(button(L.labelHangup, "btn-danger wa-hangup", function () {
+    bar.appendChild(button(L.labelHangup, "btn-sm btn-danger wa-hangup", function () {
       post("/calls/" + id + "/terminate").then(function () { endCall(id); });
     }));
     root.appendChild(bar);
@@ -204,7 +204,7 @@
   }
 
   /* -- placed from a ticket ------------------------------------------------------ */
-  function place(ticketId, trigger) {
+  function place(ticketId, trigger, name) {
     let stream, link, id;
     trigger.disabled = true;
     media().then(function (s) {
@@ -217,8 +217,10 @@
       .then(function (result) {
         if (!result.ok) throw new Error(fill(L.labelFailed, { reason: reason(result) }));
         id = result.json.id;
-        inCall(id, L.labelCalling, link, stream);
-        return waitAnswer(id);
+        inCall(id, name || L.labelCalling, link, stream);
+        const calling = el("span", "wa-call-calling", L.labelCalling);
+        current.el.insertBefore(calling, current.el.children[1]);
+        return waitAnswer(id).then(function (answerSdp) { calling.remove(); return answerSdp; });
       })
       .then(function (answerSdp) {
         if (answerSdp) return link.pc.setRemoteDescription({ type: "answer", sdp: answerSdp.sdp });
@@ -248,7 +250,7 @@
 
   document.addEventListener("click", function (e) {
     const trigger = e.target.closest && e.target.closest("[data-wa-call-ticket]");
-    if (trigger) place(trigger.dataset.waCallTicket, trigger);
+    if (trigger) place(trigger.dataset.waCallTicket, trigger, trigger.dataset.waCallName);
   });
 
   document.addEventListener("atendimento:call", function (e) {

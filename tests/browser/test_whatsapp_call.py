@@ -265,6 +265,11 @@ def test_an_attendant_calls_the_customer_on_whatsapp(browser, live_app, live_ser
         expect(bar).to_be_visible()
         grows(customer, "customer")
         grows(page, "attendant")
+        expect(bar.locator(".wa-call-name")).to_have_text("Sheena Nelson")
+        expect(bar.locator(".wa-call-calling")).to_have_count(0)  # "Chamando…" goes once she answers
+        box = bar.bounding_box()  # bottom left, clear of the composer's Enviar
+        send = page.get_by_role("button", name=pt(live_app, "Send"), exact=True).bounding_box()
+        assert box["x"] + box["width"] < send["x"], (box, send)
         page.screenshot(path="/tmp/shots/wacall-placed.png")
         bar.get_by_role("button", name=pt(live_app, "Hang up")).click()
         expect(bar).to_be_hidden()
