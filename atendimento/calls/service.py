@@ -169,7 +169,7 @@ def start_call(actor: User, data) -> Call:
                            user=actor)
     # A team line: one record for every softphone that rings, nobody's until one answers.
     external_id = "sip:" + values["sip_call_id"]
-    found = _team_call(line, external_id)
+    found = find_call(line.id, external_id)
     if found is not None:
         return found
     try:
@@ -178,7 +178,7 @@ def start_call(actor: User, data) -> Call:
                            external_id=external_id)
     except IntegrityError:  # a teammate's softphone reported it first (uq_calls_connection_external)
         db.session.rollback()
-        found = _team_call(line, external_id)
+        found = find_call(line.id, external_id)
         if found is None:
             raise
         return found
@@ -193,8 +193,10 @@ def team_line_for_call(actor: User, values: dict):
     return line.connection if line is not None and line.is_team else None
 
 
-def _team_call(connection, external_id: str) -> Call | None:
-    return db.session.scalar(select(Call).where(Call.connection_id == connection.id, Call.external_id == external_id))
+def find_call(connection_id: int, external_id: str) -> Call | None:
+    """The call a provider or PBX names (uq_calls_connection_external): a WhatsApp call id, a
+    team line's SIP Call-ID."""
+    return db.session.scalar(select(Call).where(Call.connection_id == connection_id, Call.external_id == external_id))
 
 
 def create_call(channel: str, direction: str, number: str, *, contact: Contact | None = None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from ..channels.base import DeliveryError
 from ..channels.registry import adapter_for
@@ -23,10 +23,6 @@ from ..tickets.visibility import get_visible_ticket
 from . import service
 
 RINGING, ANSWERED, ENDED = "call.ringing", "call.answered", "call.ended"
-
-
-def _find(connection: Connection, call_id: str) -> Call | None:
-    return db.session.scalar(select(Call).where(Call.connection_id == connection.id, Call.external_id == call_id))
 
 
 def _audience(ticket: Ticket | None) -> dict | None:
@@ -54,17 +50,15 @@ def receive(connection: Connection, event) -> int:
 
 
 def _ring(connection: Connection, event) -> int:
-    if _find(connection, event.call_id) is not None:
+    if service.find_call(connection.id, event.call_id) is not None:
         return 0
     contact = inbound.find_or_create_contact(connection.channel, event.number, event.name, event.number)
-    ticket_id, created = inbound.active_ticket(contact, connection)
+    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "pt_BR")):  # one text for the team
+        opening = "📞 " + _("WhatsApp call")
+    ticket_id, created = inbound.active_ticket(contact, connection, opening=opening)
     if created:
         db.session.add(TicketEvent(ticket_id=ticket_id, kind="created", to_status="pending",
                                    data={"contact_id": contact.id}))
-        with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "pt_BR")):  # one text for the team
-            words = "📞 " + _("WhatsApp call")
-        db.session.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.last_message == "")
-                           .values(last_message=words).execution_options(synchronize_session=False))
     db.session.commit()
     ticket = db.session.get(Ticket, ticket_id)
     try:
@@ -73,7 +67,7 @@ def _ring(connection: Connection, event) -> int:
                                    data={"offer": {"sdp_type": event.sdp_type or "offer", "sdp": event.sdp}})
     except Exception:  # noqa: BLE001 - a concurrent delivery stored it first (unique index)
         db.session.rollback()
-        if _find(connection, event.call_id) is not None:
+        if service.find_call(connection.id, event.call_id) is not None:
             return 0
         raise
     if created:  # a new pending ticket appears in Esperando, live
@@ -86,7 +80,7 @@ def _ring(connection: Connection, event) -> int:
 
 
 def _answered_by_customer(connection: Connection, event) -> int:
-    call = _find(connection, event.call_id)
+    call = service.find_call(connection.id, event.call_id)
     if call is None or call.data.get("answer"):
         return 0
     data = {**call.data, "answer": {"sdp_type": event.sdp_type or "answer", "sdp": event.sdp}}
@@ -101,7 +95,7 @@ def _answered_by_customer(connection: Connection, event) -> int:
 
 
 def _terminate(connection: Connection, event) -> int:
-    call = _find(connection, event.call_id)
+    call = service.find_call(connection.id, event.call_id)
     if call is None or call.ended_at is not None:
         return 0
     outcome = "failed" if event.status.upper() == "FAILED" else None

@@ -59,9 +59,11 @@ def _contact_by_identity(channel: str, sender_id: str) -> Contact | None:
     )
 
 
-def active_ticket(contact: Contact, connection, *, by_business: bool = False) -> tuple[int, bool]:
+def active_ticket(contact: Contact, connection, *, by_business: bool = False, opening: str = "") -> tuple[int, bool]:
     """The id of the contact's active ticket on ``connection``, creating it; (id, created).
-    ``by_business``: a message the business sent opens it (no bot then, see ``flow``)."""
+    ``by_business``: a message the business sent opens it (no bot then, see ``flow``);
+    ``opening``: the list's last words of a ticket that something other than a message
+    opened (a call), until its first message."""
     existing = active_ticket_id(contact, connection)
     if existing is not None:
         return existing, False
@@ -69,7 +71,7 @@ def active_ticket(contact: Contact, connection, *, by_business: bool = False) ->
     created_id = insert_ignoring_conflict(
         Ticket, ["contact_id", "connection_id"], text("status <> 'closed'"),
         contact_id=contact.id, connection_id=connection.id, status="pending", unread=0,
-        last_message="", last_message_at=now, created_at=now, updated_at=now, bot_turn=0,
+        last_message=opening, last_message_at=now, created_at=now, updated_at=now, bot_turn=0,
         **flow.initial_routing(connection, contact.id, by_business=by_business),
     )
     if created_id is not None:

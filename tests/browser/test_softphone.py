@@ -109,6 +109,14 @@ def inbound_bytes(page) -> int:
     return page.evaluate(INBOUND_BYTES)
 
 
+def assert_audio_both_ways(one, other, seconds=2.0) -> None:
+    """Inbound RTP bytes grow on both pages of a call over ``seconds``."""
+    first = (inbound_bytes(one), inbound_bytes(other))
+    time.sleep(seconds)
+    second = (inbound_bytes(one), inbound_bytes(other))
+    assert second[0] > first[0] > 0 and second[1] > first[1] > 0, (first, second)
+
+
 def test_a_call_from_the_ticket_header_is_answered_with_audio_both_ways(browser, live_server, live_app, team):
     ticket_id = team
     ana_ctx, ana = softphone(browser, live_server, "ana@example.com", f"/tickets/{ticket_id}")
@@ -130,10 +138,7 @@ def test_a_call_from_the_ticket_header_is_answered_with_audio_both_ways(browser,
 
         for page in (ana, bruno):
             expect(page.locator("#softphone")).to_have_attribute("data-state", "incall")
-        first = (inbound_bytes(ana), inbound_bytes(bruno))
-        time.sleep(2)
-        second = (inbound_bytes(ana), inbound_bytes(bruno))
-        assert second[0] > first[0] > 0 and second[1] > first[1] > 0, (first, second)
+        assert_audio_both_ways(ana, bruno)
         expect(ana.locator(".sp-timer")).not_to_have_text("00:00")
         ana.screenshot(path=f"{SHOTS}/softphone-incall.png")
 
@@ -248,10 +253,7 @@ def test_a_blind_transfer_hands_the_other_side_to_another_extension(browser, liv
         expect(ana.locator("#softphone")).to_have_attribute("data-state", "idle")
         for page in (bruno, carla):
             expect(page.locator("#softphone")).to_have_attribute("data-state", "incall")
-        first = (inbound_bytes(bruno), inbound_bytes(carla))
-        time.sleep(1.5)
-        second = (inbound_bytes(bruno), inbound_bytes(carla))
-        assert second[0] > first[0] > 0 and second[1] > first[1] > 0, (first, second)
+        assert_audio_both_ways(bruno, carla, seconds=1.5)
 
 
 def test_a_wrong_sip_password_says_so_in_the_widget(browser, live_server, live_app, kamailio):
