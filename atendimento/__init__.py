@@ -51,6 +51,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     with app.app_context():
         _tune_sqlite(db.engine)
+        _tune_postgresql(db.engine)
 
     from . import models  # noqa: F401  (models registered before migrations look)
     from .api import bp as api_bp
@@ -141,6 +142,24 @@ def _tune_sqlite(engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         _begin_immediate(conn.connection.dbapi_connection)
+
+
+def _tune_postgresql(engine) -> None:
+    """Every statement planned for its own values: no server-side prepared statements.
+
+    psycopg prepares a statement on the server after its fifth run on a connection, and
+    after five runs of that PostgreSQL may keep one generic plan, made without the values;
+    psycopg forgets them at a rollback but not at a commit, so a connection that serves
+    writes, or a batch of webhooks in one transaction, keeps them. Our plans hang on the
+    values: the search walks a range of recent message ids before it asks the GIN index,
+    the closed tab counts a bounded range. With a generic plan a search took 35 ms instead
+    of 5 (bench/search.py shows both). Planning each time costs well under a millisecond."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.prepare_threshold = None
 
 
 SQLITE_BUSY_SLICE_MS = 50  # longest single wait inside SQLite (blocking, even under gevent)

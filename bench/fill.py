@@ -31,9 +31,9 @@ def percentiles(samples):
     return statistics.median(ordered) * 1000, ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000
 
 
-def time_it(fn, rounds):
+def time_it(fn, rounds, end=None):
     """p50/p95 of ``fn`` over ``rounds`` calls after one warm call (plans and pages), the
-    session rolled back between calls, untimed."""
+    session rolled back between calls (or ended by ``end``), untimed."""
     from atendimento.extensions import db
 
     fn()
@@ -42,7 +42,7 @@ def time_it(fn, rounds):
         started = time.perf_counter()
         fn()
         samples.append(time.perf_counter() - started)
-        db.session.rollback()
+        (end or db.session.rollback)()
     return percentiles(samples)
 
 

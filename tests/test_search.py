@@ -217,3 +217,14 @@ def test_the_recent_window_and_the_older_hits_page_as_one(world, factory, monkey
         if cursor is None:
             break
     assert seen == expected and len(expected) == 5
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # psycopg's server-side statements; SQLite has none
+def test_each_search_is_planned_for_its_own_words(world, factory):
+    """psycopg would prepare a statement on the server after five runs on a connection (kept
+    until a rollback), and PostgreSQL then keep one generic plan for any word: a search seven
+    times slower (bench/search.py). The app turns that off: the 24th search plans as the first."""
+    factory.ticket(world["connection"], sector=world["vendas"], text="A entrega atrasou")
+    for word in ["entrega"] * 12 + ["atrasou"] * 12:
+        assert len(search_messages(world["ana"], word)[0]) == 1
+    assert db.session.scalar(text("SELECT count(*) FROM pg_prepared_statements")) == 0
