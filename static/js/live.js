@@ -277,6 +277,10 @@
   function swapPanes(html) {
     const fresh = document.createElement("div");
     fresh.innerHTML = html;
+    // A kept element leaves the page for a moment as it moves over, and the caret with it:
+    // whatever the reader was typing in (the composer, a caption) gets it back after.
+    const focused = document.activeElement;
+    const caret = focused && typeof focused.selectionStart === "number" ? [focused.selectionStart, focused.selectionEnd] : null;
     const keep = messagesStale ? ["composer-form", "transfer-dialog"] : ["composer-form", "transfer-dialog", "messages"];
     messagesStale = false;
     ["conversation-pane", "side-pane"].forEach(function (name) {
@@ -289,6 +293,10 @@
     const workspace = document.querySelector(".workspace");
     if (workspace && !document.querySelector(".side-pane") && fresh.querySelector(".side-pane")) {
       workspace.appendChild(fresh.querySelector(".side-pane"));
+    }
+    if (focused && focused !== document.body && focused !== document.activeElement && document.contains(focused)) {
+      focused.focus({ preventScroll: true });
+      if (caret) focused.setSelectionRange(caret[0], caret[1]);
     }
     prepareMessages(document.getElementById("messages"));
     anchorBottom();

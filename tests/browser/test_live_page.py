@@ -116,6 +116,10 @@ def test_moves_made_in_another_browser_change_the_conversation_in_place(live_app
         actor.click("#transfer-dialog button[type=submit]")
         expect(watcher.locator(".side-pane")).to_contain_text("Bruno Costa")
         assert watcher.input_value("#composer") == "rascunho da supervisora"
+        # The composer moved over to the new pane with the caret: typing goes on in it.
+        assert watcher.evaluate("document.activeElement.id") == "composer"
+        watcher.keyboard.type(" e mais")
+        assert watcher.input_value("#composer") == "rascunho da supervisora e mais"
 
         watcher.click("#tab-open")  # the attendant's own click: a page of its own
         expect(watcher.locator(f'#ticket-list [data-ticket-id="{ticket_id}"]')).to_contain_text("Bruno Costa")
