@@ -299,7 +299,11 @@ class Ticket(db.Model):
             sqlite_where=text("status <> 'closed'"),
             postgresql_where=text("status <> 'closed'"),
         ),
-        Index("ix_tickets_status_last_message", "status", "last_message_at"),
+        # Every list is newest activity first with the id as tie-break (queries.list_tickets):
+        # a tab walks the first index, the API's list of every status the second, and a list
+        # searched by a common name walks either, checking each row's contact (search.contact_filter).
+        Index("ix_tickets_status_last_message", "status", "last_message_at", "id"),
+        Index("ix_tickets_last_message", "last_message_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,7 +6,8 @@
   or the parser would take ``<script>alert(1)</script>`` for tags and skip its words) with a
   GIN index; on SQLite an
   external-content FTS5 table (``unicode61 remove_diacritics 2``) kept by triggers.
-- Contacts (name, phone, e-mail): ``pg_trgm`` GIN indexes on PostgreSQL; an FTS5 table with
+- Contacts (name, phone, e-mail): on PostgreSQL a stored generated ``search_text`` (the three
+  folded) with a ``pg_trgm`` GIN index; on SQLite an FTS5 table with
   the ``trigram`` tokenizer on SQLite (case-insensitive substrings of three characters or more).
 - ``atendimento_pt``: the Portuguese configuration with ``unaccent`` before the stemmer, only
   for ``ts_headline``, which must read the original (accented) text to show it.
@@ -36,13 +37,16 @@ PG_MESSAGES = (
     "CREATE INDEX IF NOT EXISTS ix_messages_search ON messages USING gin (search_vector) "
     "WITH (gin_pending_list_limit = 256)",
 )
-# Written rarely, searched at every keystroke: no pending list at all (migration c4e6a8b0d2f3).
+# A contact's name, phone and e-mail as the search compares them (lower case, the name and
+# e-mail without accents; chr(31), which nobody types, between them): kept by the database,
+# so that checking a candidate row is a plain LIKE, not unaccent() again (a common surname
+# rechecks thousands; tickets.search.contact_filter). Written rarely, searched at every
+# keystroke: its trigram index takes entries directly, no pending list (migration c4e6a8b0d2f3).
 PG_CONTACTS = (
-    "CREATE INDEX IF NOT EXISTS ix_contacts_name_trgm ON contacts USING gin (lower(f_unaccent(name)) gin_trgm_ops) "
-    "WITH (fastupdate = off)",
-    "CREATE INDEX IF NOT EXISTS ix_contacts_phone_trgm ON contacts USING gin (phone gin_trgm_ops) "
-    "WITH (fastupdate = off)",
-    "CREATE INDEX IF NOT EXISTS ix_contacts_email_trgm ON contacts USING gin (lower(email) gin_trgm_ops) "
+    "ALTER TABLE contacts ADD COLUMN IF NOT EXISTS search_text text GENERATED ALWAYS AS "
+    "(lower(f_unaccent(coalesce(name, ''))) || chr(31) || coalesce(phone, '') || chr(31) || "
+    "lower(f_unaccent(coalesce(email, '')))) STORED",
+    "CREATE INDEX IF NOT EXISTS ix_contacts_search_trgm ON contacts USING gin (search_text gin_trgm_ops) "
     "WITH (fastupdate = off)",
 )
 # Besides the tables: what a restore drops before pg_restore brings the dump's own (backup.py).
@@ -82,8 +86,8 @@ SQLITE_REBUILD = ("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
 
 # What autogenerate must neither drop nor diff (migrations/env.py, tests/test_migrations.py).
 TABLE_PREFIXES = ("messages_fts", "contacts_fts")
-INDEXES = {"ix_messages_search", "ix_contacts_name_trgm", "ix_contacts_phone_trgm", "ix_contacts_email_trgm"}
-COLUMNS = {("messages", "search_vector")}
+INDEXES = {"ix_messages_search", "ix_contacts_search_trgm"}
+COLUMNS = {("messages", "search_vector"), ("contacts", "search_text")}
 
 
 def include_name(name, type_, parent_names) -> bool:

@@ -1,15 +1,20 @@
 """Tab counts, lists, searches and the contact's tickets as the history grows (issue 13): 1 k and 100 k tickets.
 
-Builds its own PostgreSQL database (bench/fill.py, bulk SQL; dropped at the end unless
-``--keep``) with ``--sizes`` tickets each (default 1 000 and 100 000) of ``--per-ticket``
+Builds its own PostgreSQL databases, one per size (``--database`` with the size appended:
+``bench_scale_1000``, ``bench_scale_100000``; bench/fill.py, bulk SQL, then VACUUM ANALYZE;
+dropped at the end unless ``--keep``) with ``--sizes`` tickets each (default 1 000 and 100 000) of ``--per-ticket``
 messages (default 10: 1 M messages at 100 k) of Portuguese text, four sectors, 20 tickets
 waiting and 30 in progress whatever the size and the rest closed (a help desk's history);
-starts the app under gunicorn (gunicorn.conf.py, gevent, ``--workers`` on loopback) and
-times through HTTP, as an admin and as an attendant of one sector, on one keep-alive
-connection (the pages logged in through the form, the API with a bearer token):
+starts the app under gunicorn on each (gunicorn.conf.py, gevent, ``--workers`` on loopback,
+ports from ``--port``) and times through HTTP, as an admin and as an attendant of one sector,
+on one keep-alive connection each (the pages logged in through the form, the API with a
+bearer token), every case at each size in turn, round by round, so that the machine's
+ups and downs fall on both sizes alike:
 
 - ``GET /tickets/counts``, each tab as the page (``/tickets?tab=…``) and via the API;
-- a contact search (``/api/v1/tickets?q=`` and ``/api/v1/contacts?q=``);
+- a contact search (``/api/v1/tickets?q=`` and ``/api/v1/contacts?q=``): one customer by phone,
+  and "silva", a surname one contact in twenty has (a full page at both sizes, 50 and 5 000
+  matches); each answers the same rows at both sizes, so that the ratio is the search's own;
 - a message search (``/api/v1/search?q=``) for a common word and a rare one;
 - ``GET /api/v1/contacts/<id>/tickets`` and the contact's full history page;
 
@@ -46,6 +51,7 @@ from bench.fill import RARE, SECTORS, ensure_database, fill_postgresql, percenti
 from bench.search import old_message_scan  # noqa: E402
 
 PASSWORD = "secret123"  # tests.factories' password
+PHONE = "5511900000012"  # contact 12's phone (bench/fill.py), at every size
 
 def old_tab_counts(user):
     """The counts before issue 13: one GROUP BY over every ticket the user may see."""
@@ -95,64 +101,84 @@ def gunicorn(url, port, workers):
 WARM_ROUNDS = 5  # untimed calls first: one left the 1 k figures noisy (the worker's first plans, caches, pages)
 
 
-def http_time(session, url, rounds, headers=None):
-    def get():
-        response = session.get(url, headers=headers)
-        assert response.status_code == 200, (url, response.status_code)
-    for _ in range(WARM_ROUNDS):
-        get()
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        get()
-        samples.append(time.perf_counter() - started)
-    return percentiles(samples)
-
-
-def over_http(args, label, who, contact_id):
-    """Each tab via the API and the page, the counts, a contact search, a message search (a common
-    word and a rare one), the contact's tickets: one keep-alive connection, logged in by the form."""
+def login(base, who):
+    """A keep-alive session logged in through the form, and a bearer token's header."""
     from atendimento.auth.service import issue_token
     from atendimento.extensions import db
 
     _token, raw = issue_token(who)
     db.session.commit()
-    bearer = {"Authorization": f"Bearer {raw}"}
-    base = args.base_url
     session = requests.Session()
     page = session.get(f"{base}/login").text
     csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     response = session.post(f"{base}/login", data={"email": who.email, "password": PASSWORD, "csrf_token": csrf},
                             allow_redirects=False)
     assert response.status_code == 302, response.status_code
-    results = {f"GET /tickets/counts ({label})": http_time(session, f"{base}/tickets/counts", args.rounds)}
+    return session, {"Authorization": f"Bearer {raw}"}
+
+
+def http_cases(label, contact_id):
+    """Each tab via the API and the page, the counts, a contact search, a message search (a
+    common word and a rare one), the contact's tickets: (case, path, through the API)."""
+    cases = [(f"GET /tickets/counts ({label})", "/tickets/counts", False)]
     for tab in ("pending", "open", "closed"):
-        results[f"GET /tickets?tab={tab} page ({label})"] = http_time(
-            session, f"{base}/tickets?tab={tab}&view=all", args.rounds)
-        results[f"GET /api/v1/tickets?status={tab} ({label})"] = http_time(
-            session, f"{base}/api/v1/tickets?status={tab}", args.rounds, bearer)
-    results[f"GET /api/v1/tickets?q=silva 12 ({label})"] = http_time(
-        session, f"{base}/api/v1/tickets?q=silva%2012", args.rounds, bearer)
-    results[f"GET /api/v1/contacts?q=silva 12 ({label})"] = http_time(
-        session, f"{base}/api/v1/contacts?q=silva%2012", args.rounds, bearer)
+        cases += [(f"GET /tickets?tab={tab} page ({label})", f"/tickets?tab={tab}&view=all", False),
+                  (f"GET /api/v1/tickets?status={tab} ({label})", f"/api/v1/tickets?status={tab}", True)]
+    for q in (PHONE, "silva"):  # one customer by phone, and a surname one contact in twenty has
+        cases += [(f"GET /api/v1/tickets?q={q} ({label})", f"/api/v1/tickets?q={q.replace(' ', '%20')}", True),
+                  (f"GET /api/v1/contacts?q={q} ({label})", f"/api/v1/contacts?q={q.replace(' ', '%20')}", True)]
     for word in ("entrega", RARE):
-        results[f"GET /api/v1/search?q={word} ({label})"] = http_time(
-            session, f"{base}/api/v1/search?q={word}", args.rounds, bearer)
-    results[f"GET /api/v1/contacts/<id>/tickets ({label})"] = http_time(
-        session, f"{base}/api/v1/contacts/{contact_id}/tickets", args.rounds, bearer)
-    results[f"GET /contacts/<id>/history page ({label})"] = http_time(
-        session, f"{base}/contacts/{contact_id}/history", args.rounds)
-    session.close()
+        cases.append((f"GET /api/v1/search?q={word} ({label})", f"/api/v1/search?q={word}", True))
+    cases += [(f"GET /api/v1/contacts/<id>/tickets ({label})", f"/api/v1/contacts/{contact_id}/tickets", True),
+              (f"GET /contacts/<id>/history page ({label})", f"/contacts/{contact_id}/history", False)]
+    return cases
+
+
+def over_http(clients, rounds) -> dict:
+    """``clients``: per size, per user label, (base URL, session, bearer header, contact id).
+    Every case is timed at every size in turn, round by round (1 k, 100 k, 1 k, …), so that
+    the machine's ups and downs fall on both sizes alike and their ratio holds."""
+    sizes = list(clients)
+    results = {size: {} for size in sizes}
+    for label in clients[sizes[0]]:
+        for index, (case, _path, _api) in enumerate(http_cases(label, 0)):
+            calls = {}
+            for size in sizes:
+                base, session, bearer, contact_id = clients[size][label]
+                _case, path, api = http_cases(label, contact_id)[index]
+
+                def get(session=session, url=base + path, headers=bearer if api else None):
+                    response = session.get(url, headers=headers)
+                    assert response.status_code == 200, (url, response.status_code)
+                calls[size] = get
+            samples = {size: [] for size in sizes}
+            for _ in range(WARM_ROUNDS):
+                for size in sizes:
+                    calls[size]()
+            for _ in range(rounds):
+                for size in sizes:
+                    started = time.perf_counter()
+                    calls[size]()
+                    samples[size].append(time.perf_counter() - started)
+            for size in sizes:
+                results[size][case] = percentiles(samples[size])
     return results
 
 
-def measure(url, tickets, args) -> dict:
+def size_url(url, tickets) -> str:
+    """The database of one size: ``bench_scale`` → ``bench_scale_100000``."""
+    parsed = sa.engine.make_url(url)
+    return parsed.set(database=f"{parsed.database}_{tickets}").render_as_string(hide_password=False)
+
+
+def prepare(url, tickets, args):
+    """The database of ``tickets`` (built, or kept from ``--keep``), the in-process figures,
+    and the app to read users with: (app, in-process results, {label: user id}, contact id)."""
     from atendimento import create_app
     from atendimento.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "REDIS_URL": None, "OUTBOX_WORKER": False,
                       "WTF_CSRF_ENABLED": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
-    results = {}
     with app.app_context():
         if args.reuse and _holds(db, tickets):
             from atendimento.models import Sector, User
@@ -166,12 +192,39 @@ def measure(url, tickets, args) -> dict:
             sectors, admin, attendants = build(db, tickets, args)
         contact_id = db.session.scalar(sa.text("SELECT contact_id FROM tickets WHERE sector_id = :s ORDER BY id "
                                                "LIMIT 1"), {"s": sectors[0].id})
-        with gunicorn(url, args.port, args.workers) as args.base_url:
-            for label, who in (("admin", admin), ("attendant", attendants[0])):
-                results.update(measure_user(args, label, who, contact_id))
+        users = {"admin": admin.id, "attendant": attendants[0].id}
+        results = {}
+        for label, user_id in users.items():
+            results.update(in_process(args, label, db.session.get(type(admin), user_id)))
         db.session.remove()
-        db.engine.dispose()
-    return results
+    return app, results, users, contact_id
+
+
+def measure_all(args, sizes) -> dict:
+    """Each size's database and in-process figures, then one gunicorn per size and the HTTP
+    cases timed at every size in turn."""
+    prepared = {size: prepare(size_url(args.url, size), size, args) for size in sizes}
+    runs = {size: prepared[size][1] for size in sizes}
+    with contextlib.ExitStack() as stack:
+        clients = {}
+        for offset, size in enumerate(sizes):
+            app, _results, users, contact_id = prepared[size]
+            base = stack.enter_context(gunicorn(size_url(args.url, size), args.port + offset, args.workers))
+            with app.app_context():
+                from atendimento.extensions import db
+                from atendimento.models import User
+
+                clients[size] = {label: (base, *login(base, db.session.get(User, user_id)), contact_id)
+                                 for label, user_id in users.items()}
+                db.session.remove()
+        timed = over_http(clients, args.rounds)
+    for size in sizes:
+        with prepared[size][0].app_context():
+            from atendimento.extensions import db
+
+            db.engine.dispose()
+        runs[size] = {**timed[size], **runs[size]}
+    return runs
 
 
 def build(db, tickets, args):
@@ -196,13 +249,21 @@ def _holds(db, tickets) -> bool:
     """The kept database (``--keep``) already has this size, in the app's current schema."""
     try:
         db.session.execute(sa.select(*[c for c in db.metadata.tables["connections"].c]).limit(1)).all()
-        return db.session.scalar(sa.text("SELECT count(*) FROM tickets")) == tickets
+        from atendimento import search_schema
+
+        inspector = sa.inspect(db.engine)
+        indexes = {ix["name"] for table in ("tickets", "contacts", "messages") for ix in inspector.get_indexes(table)}
+        columns = {(table, c["name"]) for table in ("contacts", "messages") for c in inspector.get_columns(table)}
+        return (db.session.scalar(sa.text("SELECT count(*) FROM tickets")) == tickets
+                and {ix.name for ix in db.metadata.tables["tickets"].indexes} | search_schema.INDEXES <= indexes
+                and search_schema.COLUMNS <= columns)
     except sa.exc.DBAPIError:
-        db.session.rollback()
         return False
+    finally:
+        db.session.rollback()  # a DROP for the rebuild would wait for this transaction's locks
 
 
-def measure_user(args, label, who, contact_id):
+def in_process(args, label, who):
     from atendimento.tickets.queries import tab_counts
     from atendimento.tickets.search import search_messages
 
@@ -212,7 +273,6 @@ def measure_user(args, label, who, contact_id):
     assert {k: old[k] for k in ("pending", "open", "mine")} == {k: new[k] for k in ("pending", "open", "mine")}
     results[f"counts, old GROUP BY ({label})"] = time_it(lambda: old_tab_counts(who), args.rounds)
     results[f"counts, tab_counts ({label})"] = time_it(lambda: tab_counts(who), args.rounds)
-    results.update(over_http(args, label, who, contact_id))
     for word in ("entrega", RARE):  # the old LIKE scan against the index, same process, same run
         results[f"search {word!r} in-process, old LIKE scan ({label})"] = time_it(
             lambda word=word: old_message_scan(who, word), args.rounds)
@@ -239,13 +299,18 @@ def main():
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.per_ticket, args.rounds = "100,300", 3, 3
-    url = ensure_database(args.database)
     sizes = [int(s) for s in args.sizes.split(",")]
+    from atendimento.config import normalize_database_url
+
+    args.url = normalize_database_url(args.database)
+    for size in sizes:
+        ensure_database(size_url(args.url, size))
     try:
-        runs = {size: measure(url, size, args) for size in sizes}
+        runs = measure_all(args, sizes)
     finally:
         if not args.keep:
-            drop_database(url)
+            for size in sizes:
+                drop_database(size_url(args.url, size))
     small, large = sizes[0], sizes[-1]
     print(f"\n{'case':62} " + " ".join(f"{f'p50@{s}':>10} {f'p95@{s}':>10}" for s in sizes) + f" {'p95 ratio':>9}")
     misses = []

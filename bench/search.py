@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.fill import (FIRST, LAST, RARE, SECTORS, WORDS, ensure_database, fill_postgresql,  # noqa: E402
-                        time_it)
+                        rare_every, time_it)
 
 def make_app(url):
     from atendimento import create_app
@@ -78,9 +78,11 @@ def fill_sqlite(db, tickets, per_ticket, sector_ids, connection_id):
             ((i, i, connection_id, sector_ids[i % 4], ("pending", "open", "closed")[i % 3])
              for i in range(1, tickets + 1)))
 
+        every = rare_every(tickets * per_ticket)
+
         def body(t, k):
             text = " ".join(rng.choice(WORDS) for _ in range(12))
-            return f"minha {RARE} chegou quebrada {text}" if (t * per_ticket + k) % 50000 == 7 else text
+            return f"minha {RARE} chegou quebrada {text}" if (t * per_ticket + k) % every == 7 else text
 
         raw.executemany(
             "INSERT INTO messages (ticket_id, connection_id, direction, kind, body, status, attempts, from_bot, voice, "

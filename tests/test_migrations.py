@@ -89,8 +89,7 @@ def test_the_migrated_check_takes_every_message_kind(empty_database_url):
         db.engine.dispose()
 
 
-SEARCH_INDEX_OPTIONS = {"ix_contacts_name_trgm": ["fastupdate=off"], "ix_contacts_phone_trgm": ["fastupdate=off"],
-                        "ix_contacts_email_trgm": ["fastupdate=off"],
+SEARCH_INDEX_OPTIONS = {"ix_contacts_search_trgm": ["fastupdate=off"],
                         "ix_messages_search": ["gin_pending_list_limit=256"]}
 
 

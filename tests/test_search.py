@@ -156,13 +156,50 @@ def test_contact_search_in_the_list_uses_the_index(world, factory, api, backend)
         assert [t["id"] for t in client.get("/tickets?q=conceicao").json["items"]] == [ticket.id]
         db.session.execute(text("SET LOCAL enable_seqscan = off"))
         plan = "\n".join(db.session.scalars(text(
-            "EXPLAIN SELECT id FROM contacts WHERE lower(f_unaccent(name)) LIKE '%arau%'")))
-        assert "ix_contacts_name_trgm" in plan
+            "EXPLAIN SELECT id FROM contacts WHERE search_text LIKE '%arau%'")))
+        assert "ix_contacts_search_trgm" in plan
         db.session.rollback()
     else:
         plan = " ".join(str(r) for r in db.session.execute(text(
             "EXPLAIN QUERY PLAN SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH '\"arau\"'")))
         assert "VIRTUAL TABLE INDEX" in plan
+
+
+@pytest.mark.parametrize("cap", [100, 2])  # the ids by value, and the walk of a common name
+def test_a_common_name_lists_the_same_rows_either_way(world, factory, api, monkeypatch, cap):
+    """PostgreSQL takes up to ``CONTACT_MATCH_CAP`` matching contacts by value and, past it,
+    walks the list checking each row's contact (SQLite always asks its index): the same rows,
+    newest first, paged, only the visible ones, with the tab, tag and Mine filters kept."""
+    from atendimento.tickets import search
+
+    monkeypatch.setattr(search, "CONTACT_MATCH_CAP", cap)
+    mine = []
+    for i in range(5):
+        ticket = factory.ticket(world["connection"], sector=world["vendas"], sender=f"55119877700{i:02d}")
+        ticket.contact.name = f"Maria Silva {i}"
+        mine.append(ticket.id)
+    hidden = factory.ticket(world["connection"], sector=world["suporte"], sender="5511987770099")
+    hidden.contact.name = "João Silva"
+    other = factory.ticket(world["connection"], sector=world["vendas"], sender="5511987770098")
+    other.contact.name = "Ana Souza"
+    closed = factory.ticket(world["connection"], sector=world["vendas"], status="closed", sender="5511987770097")
+    closed.contact.name = "Sílvia Silva"
+    db.session.commit()
+    client = api(world["ana"])
+    seen, page = [], ""
+    while True:
+        answer = client.get(f"/tickets?q=silva&status=pending&limit=2{page}").json
+        seen += [t["id"] for t in answer["items"]]
+        if not answer.get("next"):
+            break
+        page = f"&page={answer['next']}"
+    assert seen == sorted(mine, reverse=True)
+    assert [t["id"] for t in client.get("/tickets?q=SILVA&status=closed").json["items"]] == [closed.id]
+    assert [c["name"] for c in client.get("/contacts?q=silva").json["items"]] == [
+        "Sílvia Silva", *(f"Maria Silva {i}" for i in reversed(range(5)))]
+    everyone = api(world["admin"]).get("/tickets?q=silva&status=pending").json["items"]
+    assert [t["id"] for t in everyone] == [hidden.id, *sorted(mine, reverse=True)]
+    assert client.get("/tickets?q=souza&status=pending").json["items"][0]["id"] == other.id
 
 
 def test_the_search_box_lists_the_messages_and_opens_the_conversation_at_the_hit(world, factory, client, auth,

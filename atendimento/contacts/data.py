@@ -131,9 +131,9 @@ def search_contacts(user: User, q=None, *, before=None, limit=CONTACT_PAGE) -> t
     query = visible_contacts(user).options(selectinload(Contact.tags), selectinload(Contact.identities))
     text = (q or "").strip()[:100]
     if text:  # the lists' contact search, answered by its index (pg_trgm / FTS5 trigram)
-        from ..tickets.search import matching_contacts
+        from ..tickets.search import contact_filter
 
-        query = query.where(Contact.id.in_(matching_contacts(text)))
+        query = query.where(contact_filter(text, Contact.id))
     if before not in (None, ""):
         query = query.where(Contact.id < _cursor(before))
     rows = list(db.session.scalars(query.order_by(Contact.id.desc()).limit(limit + 1)))

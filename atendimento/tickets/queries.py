@@ -48,13 +48,13 @@ def list_tickets(user: User, *, status=None, sector_id=None, tag_id=None, q=None
             joinedload(Ticket.user).load_only(User.name))
     else:
         query = visible_tickets(user).options(contact)
-    from .search import filter_tickets, matching_contacts  # search builds on these lists' tag filter
+    from .search import contact_filter, filter_tickets  # search builds on these lists' tag filter
 
     query = filter_tickets(query, status=status, sector_id=sector_id, tag_id=tag_id)
     if mine:
         query = query.where(Ticket.user_id == user.id)
     if q and q.strip():  # name, phone or e-mail, through the contact search index
-        query = query.where(Ticket.contact_id.in_(matching_contacts(q)))
+        query = query.where(contact_filter(q, Ticket.contact_id))
     if cursor:
         at, ident = decode_cursor(cursor)
         query = query.where(or_(Ticket.last_message_at < at,
