@@ -17,7 +17,8 @@ from typing import Annotated, Any
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from pydantic import Field, WithJsonSchema
-from sqlalchemy import Text, column, func, literal_column, or_, select, table, text
+from sqlalchemy import Integer, Text, bindparam, column, func, literal_column, or_, select, table, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import joinedload
 
 from ..errors import InvalidInput
@@ -305,9 +306,11 @@ def contact_filter(q, contact_id):
     if _dialect() != "postgresql":
         return contact_id.in_(matching_contacts(q))
     q = (q or "").strip()
-    ids = db.session.scalars(matching_contacts(q).limit(CONTACT_MATCH_CAP + 1)).all()
+    first = matching_contacts(q).limit(CONTACT_MATCH_CAP + 1).subquery()
+    ids = db.session.scalar(select(func.array_agg(first.c.id))) or []  # one row, not thousands
     if len(ids) <= CONTACT_MATCH_CAP:
-        return contact_id.in_(ids)
+        # One array by value: the planner sees how many, and the statement stays one parameter.
+        return contact_id == func.any(bindparam("contact_ids", ids, type_=ARRAY(Integer)))
     if getattr(contact_id, "class_", None) is Contact:  # the contacts list: each row's own text
         # ``|| ''``: the same text out of the index's reach, or the planner takes every match.
         return literal_column("contacts.search_text", Text).concat("").like(func.lower(func.f_unaccent(_like(q))), escape="\\")
