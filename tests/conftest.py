@@ -1,7 +1,7 @@
 """Fixtures: every database-facing test runs on SQLite + in-process broker and on
 PostgreSQL + Redis. PostgreSQL and Redis being unreachable is an error, never a skip.
 
-Under pytest-xdist (``scripts/test`` runs ``-n 2``) each worker has a world of its own:
+Under pytest-xdist (``scripts/test`` runs ``-n 3``) each worker has a world of its own:
 worker ``gwN`` uses the PostgreSQL database ``<TEST_DATABASE_URL's database>_gwN`` (created
 when missing) and the Redis database number of ``TEST_REDIS_URL`` plus N (minus N when that
 would pass 15); SQLite files, media and logs are under pytest's ``tmp_path``, per worker too,
