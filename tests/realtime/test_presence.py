@@ -60,16 +60,19 @@ def test_online_lasts_while_the_stream_stays_open(factory, open_stream, broker):
 redis_only = pytest.mark.parametrize("backend", ["postgresql"])
 
 
-def _other_process(app, broker, *user_ids) -> Presence:
-    """A second worker's presence, holding streams of ``user_ids``."""
+def _other_process(app, broker, *user_ids, heartbeat_s=None) -> Presence:
+    """A second worker's presence, holding streams of ``user_ids`` (its own heartbeat if given)."""
     subs = tuple(SimpleNamespace(viewer=SimpleNamespace(id=uid), closed=None) for uid in user_ids)
-    return Presence(SimpleNamespace(app=app, heartbeat_s=broker.heartbeat_s, redis=broker.redis, subscriptions=subs))
+    return Presence(SimpleNamespace(app=app, heartbeat_s=heartbeat_s or broker.heartbeat_s, redis=broker.redis,
+                                    subscriptions=subs))
 
 
 @redis_only
 def test_users_of_another_process_are_online_until_it_stops_refreshing(app, broker, factory):
     ana, bruno = factory.user("Ana"), factory.user("Bruno")
-    worker = _other_process(app, broker, ana.id, bruno.id)
+    # Valid for 1 s, not the fixture's 0.1 s: a loaded machine took longer than that between
+    # the announce and the read below, and the members had expired before being looked at.
+    worker = _other_process(app, broker, ana.id, bruno.id, heartbeat_s=0.5)
     worker.announce()
     assert online_user_ids() == {ana.id, bruno.id}
     client = redis.Redis.from_url(REDIS_URL)
@@ -85,7 +88,7 @@ def test_users_of_another_process_are_online_until_it_stops_refreshing(app, brok
 @redis_only
 def test_another_process_telling_a_stream_closed(app, broker, factory):
     ana, bruno = factory.user("Ana"), factory.user("Bruno")
-    worker = _other_process(app, broker, ana.id, bruno.id)
+    worker = _other_process(app, broker, ana.id, bruno.id, heartbeat_s=0.5)  # as above
     worker.announce()
     worker.broker.subscriptions = worker.broker.subscriptions[1:]  # Ana's stream closed there
     worker.announce()
