@@ -152,8 +152,8 @@ def _tune_postgresql(engine) -> None:
     psycopg forgets them at a rollback but not at a commit, so a connection that serves
     writes, or a batch of webhooks in one transaction, keeps them. Our plans hang on the
     values: the search walks a range of recent message ids before it asks the GIN index,
-    the closed tab counts a bounded range. With a generic plan a search took 35 ms instead
-    of 5 (bench/search.py shows both). Planning each time costs well under a millisecond."""
+    the closed tab counts a bounded range. With a generic plan a search took 40-45 ms instead
+    of 6-7 (bench/search.py shows both). Planning each time costs well under a millisecond."""
     if engine.dialect.name != "postgresql":
         return
 

@@ -7,8 +7,8 @@
   GIN index; on SQLite an
   external-content FTS5 table (``unicode61 remove_diacritics 2``) kept by triggers.
 - Contacts (name, phone, e-mail): on PostgreSQL a stored generated ``search_text`` (the three
-  folded) with a ``pg_trgm`` GIN index; on SQLite an FTS5 table with
-  the ``trigram`` tokenizer on SQLite (case-insensitive substrings of three characters or more).
+  folded) with a ``pg_trgm`` GIN index; on SQLite an FTS5 table with the ``trigram``
+  tokenizer (case-insensitive substrings of three characters or more).
 - ``atendimento_pt``: the Portuguese configuration with ``unaccent`` before the stemmer, only
   for ``ts_headline``, which must read the original (accented) text to show it.
 

@@ -141,16 +141,15 @@ def over_http(clients, rounds) -> dict:
     sizes = list(clients)
     results = {size: {} for size in sizes}
     for label in clients[sizes[0]]:
-        for index, (case, _path, _api) in enumerate(http_cases(label, 0)):
-            calls = {}
-            for size in sizes:
-                base, session, bearer, contact_id = clients[size][label]
-                _case, path, api = http_cases(label, contact_id)[index]
-
+        calls_by_case = {}  # case -> {size: a call}
+        for size in sizes:
+            base, session, bearer, contact_id = clients[size][label]
+            for case, path, api in http_cases(label, contact_id):
                 def get(session=session, url=base + path, headers=bearer if api else None):
                     response = session.get(url, headers=headers)
                     assert response.status_code == 200, (url, response.status_code)
-                calls[size] = get
+                calls_by_case.setdefault(case, {})[size] = get
+        for case, calls in calls_by_case.items():
             samples = {size: [] for size in sizes}
             for _ in range(WARM_ROUNDS):
                 for size in sizes:
